@@ -1,0 +1,103 @@
+/*
+ * Credentials to identities: a management token to its organization, an API
+ * key to its project. The checksum is checked first, so a mistyped or forged
+ * value costs no database query; the raw value is zeroed after hashing.
+ */
+#include <strings.h>
+#include <string.h>
+
+#include "extern.h"
+
+/*
+ * Copies the credential of an "Authorization: Bearer X" header into out
+ * (SECRET_MAX + 1 bytes) when X starts with prefix. 0, or -1 if malformed.
+ */
+int
+auth_bearer(const char *hdr, const char *prefix, char *out)
+{
+	size_t	 n;
+
+	if (hdr == NULL || strncasecmp(hdr, "Bearer ", 7) != 0)
+		return -1;
+	hdr += 7;
+	while (*hdr == ' ')
+		hdr++;
+	n = strcspn(hdr, " \t");
+	if (n > SECRET_MAX || hdr[n] != '\0' ||
+	    strncmp(hdr, prefix, strlen(prefix)) != 0)
+		return -1;
+	memcpy(out, hdr, n);
+	out[n] = '\0';
+	return 0;
+}
+
+static int
+unauthorized(struct request *r)
+{
+	resp_error(r, 401, "unauthorized", "missing or invalid credentials",
+	    NULL);
+	return -1;
+}
+
+/*
+ * Authenticates a management request; sets r->org_id. Returns 0, or -1
+ * with the response (401 or 503) already set.
+ */
+int
+auth_org(struct request *r)
+{
+	char		 tok[SECRET_MAX + 1];
+	unsigned char	 hash[SECRET_HASH];
+	int		 rc;
+
+	if (auth_bearer(r->authorization, TOKEN_PREFIX, tok) == -1)
+		return unauthorized(r);
+	rc = secret_check(tok, strlen(tok), TOKEN_PREFIX);
+	if (rc == 0)
+		secret_hash(tok, strlen(tok), hash);
+	explicit_bzero(tok, sizeof(tok));
+	if (rc != 0)
+		return unauthorized(r);
+	if ((rc = store_orgs_auth(hash, r->org_id)) == 1)
+		return unauthorized(r);
+	if (rc != DB_OK) {
+		resp_db_error(r, rc);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Authenticates an ingest request by "Authorization: Bearer lk_..." or,
+ * without that header, "X-Api-Key: lk_..."; sets r->key_id, project_id and
+ * environment. Returns 0, or -1 with the response already set.
+ */
+int
+auth_key(struct request *r)
+{
+	char		 key[SECRET_MAX + 1];
+	unsigned char	 hash[SECRET_HASH];
+	int		 rc;
+
+	if (r->authorization != NULL) {
+		if (auth_bearer(r->authorization, KEY_PREFIX, key) == -1)
+			return unauthorized(r);
+	} else if (r->api_key == NULL || strlen(r->api_key) > SECRET_MAX)
+		return unauthorized(r);
+	else
+		strlcpy(key, r->api_key, sizeof(key));
+	rc = secret_check(key, strlen(key), KEY_PREFIX);
+	if (rc == 0)
+		secret_hash(key, strlen(key), hash);
+	explicit_bzero(key, sizeof(key));
+	if (rc != 0)
+		return unauthorized(r);
+	rc = store_keys_verify(hash, r->key_id, r->project_id, r->environment);
+	if (rc == 1)
+		return unauthorized(r);
+	if (rc != DB_OK) {
+		resp_db_error(r, rc);
+		return -1;
+	}
+	return 0;
+}

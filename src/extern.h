@@ -1,0 +1,343 @@
+/*
+ * latchkey's private header: one section per source file.
+ */
+#ifndef EXTERN_H
+#define EXTERN_H
+
+#include <stddef.h>
+#include <string.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <syslog.h>
+
+struct json_object;
+struct newsecret;
+
+/* secret.c */
+#define ID_RAND		22	/* base62 characters after an id's prefix */
+#define ID_LEN		26	/* "prj_" + 22: every id prefix has 4 chars */
+#define SECRET_RAND	32	/* random base62 characters of a key/token */
+#define SECRET_CSUM	6	/* base62 CRC32 checksum characters */
+#define SECRET_MAX	(4 + SECRET_RAND + SECRET_CSUM) /* "lko_" */
+#define SECRET_HASH	32	/* SHA-256 */
+#define KEY_PREFIX	"lk_"
+#define TOKEN_PREFIX	"lko_"
+#define DISPLAY_PREFIX	8	/* random chars kept after the type prefix */
+
+void	 secret_base62(char *, size_t);
+void	 secret_new_id(char *, const char *);
+void	 secret_checksum(const char *, char *);
+void	 secret_new(char *, const char *);
+int	 secret_check(const char *, size_t, const char *);
+int	 secret_id_valid(const char *, const char *);
+void	 secret_hash(const char *, size_t, unsigned char *);
+void	 secret_make(struct newsecret *, const char *, const char *);
+void	 secret_now(char *, char *);
+
+/* valid.c */
+enum vtype {
+	VT_NAME,		/* string, 1-100 code points, no controls */
+	VT_NAME_OR_NULL,	/* the same, or null */
+	VT_ENVIRONMENT,		/* production, staging or development */
+};
+
+struct valid_field {
+	const char	*name;
+	enum vtype	 type;
+	int		 required;
+};
+
+int	 valid_utf8(const char *, size_t);
+int	 valid_name(const char *, size_t);
+int	 valid_environment(const char *, size_t);
+struct json_object *valid_json_parse(const char *, size_t, const char **);
+int	 valid_object(struct json_object *, const struct valid_field *,
+	    size_t, const char **, const char **);
+
+/* config.c */
+struct config {
+	char		*listen;	/* unix socket path or host:port */
+	int		 socket_mode;
+	char		*socket_owner;	/* user[:group] of the unix socket */
+	int		 workers;
+	char		*db_host;
+	int		 db_port;
+	char		*db_socket;
+	char		*db_user;
+	char		*db_password;
+	char		*db_password_file;
+	char		*db_name;
+	char		*base_path;
+	long		 body_limit;
+	long		 events_body_limit;
+	char		*cors_origins;	/* space-separated */
+	char		*log;		/* stderr, syslog or a file */
+	int		 log_level;
+	char		*user;
+	char		*group;
+	int		 allow_root;
+	char		*pidfile;
+	int		 shutdown_timeout;
+	int		 request_timeout;
+	int		 max_keys;
+};
+
+int	 config_load(struct config *, const char *, char *, size_t);
+void	 config_free(struct config *);
+int	 config_cors_allowed(const struct config *, const char *);
+
+/* log.c */
+int	 log_open(const char *, int);
+void	 log_close(void);
+int	 log_level_parse(const char *);
+void	 log_msg(int, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+
+/* db.c */
+enum db_type {
+	DB_STR,		/* string or binary: ptr and len */
+	DB_INT,		/* long long */
+	DB_NULL,	/* parameter only: SQL NULL */
+	DB_TIME,	/* column only: DATETIME(3) as RFC 3339 text */
+};
+
+enum db_rc {
+	DB_OK = 0,
+	DB_ERR = -1,	/* a bug or a constraint we did not expect: 500 */
+	DB_GONE = -2,	/* the server is unreachable: 503 */
+	DB_DUP = -3,	/* a unique key was violated */
+};
+
+struct db_arg {
+	enum db_type	 type;
+	const void	*ptr;
+	unsigned long	 len;
+	long long	 num;
+};
+#define ARG_STR(p, l)	{ DB_STR, (p), (unsigned long)(l), 0 }
+#define ARG_CSTR(p)	{ DB_STR, (p), (unsigned long)strlen(p), 0 }
+#define ARG_INT(n)	{ DB_INT, NULL, 0, (n) }
+#define ARG_NULL	{ DB_NULL, NULL, 0, 0 }
+
+struct db_col {
+	enum db_type	 type;
+	char		*buf;	/* DB_STR: cap bytes, NUL-terminated on fetch */
+	unsigned long	 cap;	/* DB_TIME: at least 25 */
+	unsigned long	 len;
+	char		 null;
+	long long	 num;
+};
+#define COL_STR(b)	{ DB_STR, (b), sizeof(b), 0, 0, 0 }
+#define COL_TIME(b)	{ DB_TIME, (b), sizeof(b), 0, 0, 0 }
+#define COL_INT		{ DB_INT, NULL, 0, 0, 0, 0 }
+#define NARG(a)		(sizeof(a) / sizeof((a)[0]))
+#define TIME_LEN	24	/* 2026-11-28T02:28:36.123Z */
+
+int	 db_init(const struct config *);
+void	 db_close(void);
+int	 db_connect(void);
+int	 db_ping(void);
+void	 db_request_start(void);
+int	 db_retry_safe(void);
+int	 db_lost(void);
+int	 db_exec(const char *, const struct db_arg *, size_t,
+	    struct db_col *, size_t);
+int	 db_fetch(void);
+unsigned long long db_affected(void);
+int	 db_begin(void);
+int	 db_commit(void);
+void	 db_rollback(void);
+const char *db_where(void);
+int	 db_query_text(const char *);
+const char *db_last_error(void);
+
+
+/* store-*.c: rows as the API shows them */
+#define NAME_MAX_BYTES	400	/* 100 code points of up to 4 bytes */
+
+struct project {
+	char		 id[ID_LEN + 1];
+	char		 name[NAME_MAX_BYTES + 1];
+	char		 environment[16];
+	char		 created[TIME_LEN + 1];
+	char		 updated[TIME_LEN + 1];
+};
+
+struct apikey {
+	char		 id[ID_LEN + 1];
+	char		 owner[ID_LEN + 1];	/* project or organization */
+	char		 name[NAME_MAX_BYTES + 1];
+	int		 has_name;
+	char		 prefix[16];
+	char		 created[TIME_LEN + 1];
+	char		 last_used[TIME_LEN + 1];	/* "" when never */
+	char		 revoked[TIME_LEN + 1];		/* "" when active */
+};
+
+/* A secret being made: raw value (shown once), its id, prefix and hash. */
+struct newsecret {
+	char		 raw[SECRET_MAX + 1];
+	char		 id[ID_LEN + 1];
+	char		 prefix[16];
+	unsigned char	 hash[SECRET_HASH];
+};
+
+struct org {
+	char		 id[ID_LEN + 1];
+	char		 name[NAME_MAX_BYTES + 1];
+	char		 created[TIME_LEN + 1];
+	long long	 projects;
+};
+
+/* store-orgs.c */
+int	 store_orgs_auth(const unsigned char *, char *);
+int	 store_orgs_create(const char *, struct org *, struct newsecret *);
+int	 store_orgs_list(void (*)(void *, const struct org *), void *);
+int	 store_orgs_get(const char *, struct org *);
+int	 store_orgs_delete(const char *, int);
+int	 store_tokens_create(const char *, const char *, struct newsecret *,
+	    struct apikey *);
+int	 store_tokens_list(const char *,
+	    void (*)(void *, const struct apikey *), void *);
+int	 store_tokens_revoke(const char *);
+
+/* store-projects.c */
+int	 store_projects_list(const char *, const char *, const char *, int,
+	    void (*)(void *, const struct project *), void *);
+int	 store_projects_get(const char *, const char *, struct project *);
+int	 store_projects_create(const char *, const char *, size_t,
+	    const char *, struct project *, struct newsecret *);
+int	 store_projects_update(const char *, const char *, const char *,
+	    size_t, const char *, struct project *);
+int	 store_projects_delete(const char *, const char *);
+
+/* store-keys.c */
+int	 store_keys_list(const char *, const char *, int,
+	    void (*)(void *, const struct apikey *), void *);
+int	 store_keys_create(const char *, const char *, const char *, size_t,
+	    int, struct newsecret *, struct apikey *);
+int	 store_keys_revoke(const char *, const char *);
+int	 store_keys_verify(const unsigned char *, char *, char *, char *);
+
+/* store-events.c */
+int	 store_events_insert(const char *, const char *,
+	    const char *const *, const size_t *, size_t);
+
+/* response.c */
+struct response {
+	int		 status;
+	char		 headers[1024];	/* extra "Name: value\r\n" lines */
+	size_t		 hlen;
+	struct json_object *json;	/* body, or NULL */
+	struct json_object *secret;	/* a raw key inside json, zeroed later */
+};
+
+/* request.c */
+#define M_GET		0x01
+#define M_POST		0x02
+#define M_PUT		0x04
+#define M_PATCH		0x08
+#define M_DELETE	0x10
+#define M_OPTIONS	0x20
+#define M_HEAD		0x40
+#define M_OTHER		0x80
+#define M_ANY		0xff
+
+struct request {
+	const char	*method;
+	unsigned	 mbit;		/* M_* of method */
+	char		 path[512];	/* routed: no query, no base path */
+	const char	*query;		/* "" when none */
+	const char	*content_type;
+	const char	*authorization;
+	const char	*api_key;	/* X-Api-Key */
+	const char	*origin;
+	long		 content_length; /* -1 when not given */
+	char		 request_id[65];
+	char		*body;
+	size_t		 body_len;
+	char		 param[2][ID_LEN + 2]; /* path captures, "" if too long */
+	char		 org_id[ID_LEN + 1];	/* set by auth_org */
+	char		 project_id[ID_LEN + 1]; /* set by auth_key */
+	char		 key_id[ID_LEN + 1];
+	char		 environment[16];
+	const struct config *conf;
+	struct json_object *json;	/* the parsed body */
+	struct response	 resp;
+};
+
+int	 request_parse(struct request *, char **, const struct config *);
+const char *request_env(char **, const char *);
+int	 request_json_type(const char *);
+int	 request_query(const char *, const char *, char *, size_t);
+const char *request_field(struct request *, const char *, size_t *);
+
+/* response.c */
+const char *resp_reason(int);
+void	 resp_header(struct request *, const char *, const char *);
+void	 resp_json(struct request *, int, struct json_object *);
+void	 resp_empty(struct request *, int);
+void	 resp_error(struct request *, int, const char *, const char *,
+	    const char *);
+void	 resp_db_error(struct request *, int);
+void	 resp_invalid(struct request *, const char *, const char *);
+void	 resp_not_found(struct request *);
+void	 resp_location(struct request *, const char *, const char *);
+void	 resp_reset(struct request *);
+void	 resp_secret(struct request *, struct json_object *);
+size_t	 resp_head(struct request *, char *, size_t);
+const char *resp_body(struct request *, size_t *);
+void	 resp_clear(struct request *);
+
+/* router.c */
+enum route_flag {
+	R_ORG = 0x01,		/* management token required */
+	R_KEY = 0x02,		/* API key required */
+	R_BODY = 0x04,		/* JSON body, body_limit */
+	R_EVENTS = 0x08,	/* JSON body, events_body_limit */
+	R_OPTBODY = 0x10,	/* the body may be left out */
+};
+
+struct route {
+	unsigned	 methods;
+	const char	*pattern;
+	void		(*fn)(struct request *);
+	int		 flags;
+};
+
+unsigned	 router_method(const char *);
+int	 router_match(struct request *, const struct route **, char *,
+	    size_t);
+
+/* auth.c */
+int	 auth_org(struct request *);
+int	 auth_key(struct request *);
+int	 auth_bearer(const char *, const char *, char *);
+
+/* handler-health.c */
+void	 handler_healthz(struct request *);
+
+/* handler-projects.c */
+void	 handler_projects_list(struct request *);
+void	 handler_projects_create(struct request *);
+void	 handler_projects_get(struct request *);
+void	 handler_projects_update(struct request *);
+void	 handler_projects_delete(struct request *);
+
+/* handler-keys.c */
+void	 handler_keys_list(struct request *);
+void	 handler_keys_create(struct request *);
+void	 handler_keys_delete(struct request *);
+
+/* handler-ingest.c */
+void	 handler_verify(struct request *);
+void	 handler_events(struct request *);
+
+/* worker.c */
+void	 worker_run(int, const struct config *) __attribute__((noreturn));
+
+/* master.c */
+int	 master_run(int, struct config *, const char *);
+
+#endif /* !EXTERN_H */

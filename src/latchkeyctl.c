@@ -1,0 +1,421 @@
+/*
+ * latchkeyctl: the sysadmin's tool. Schema migrations, organizations and
+ * their management tokens, through the same config, database layer and
+ * stores as latchkeyd. Text for people, --json for scripts; exit 0 or 1
+ * with one line on stderr.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "extern.h"
+
+static int	 json_out;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: latchkeyctl [-c file] [-s schemadir] [--json] "
+	    "command\n"
+	    "  migrate [--status]\n"
+	    "  org create NAME | org list | org delete ORG_ID [--force]\n"
+	    "  token create ORG_ID [--name NAME] | token list ORG_ID |"
+	    " token revoke TOKEN_ID\n");
+	exit(1);
+}
+
+static int
+die(const char *msg, const char *arg)
+{
+	fprintf(stderr, "latchkeyctl: %s%s%s\n", msg, arg ? ": " : "",
+	    arg ? arg : "");
+	return 1;
+}
+
+/* One line for a failed store call. */
+static int
+db_die(int rc)
+{
+	char	 buf[600];
+
+	if (rc == DB_GONE)
+		snprintf(buf, sizeof(buf), "database unreachable at %s: %s",
+		    db_where(), db_last_error());
+	else
+		snprintf(buf, sizeof(buf), "database error: %s",
+		    db_last_error());
+	return die(buf, NULL);
+}
+
+static void
+emit(struct json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+static struct json_object *
+str_or_null(const char *s)
+{
+	return s == NULL || s[0] == '\0' ? NULL : json_object_new_string(s);
+}
+
+static int
+check_name(const char *s)
+{
+	return valid_utf8(s, strlen(s)) == 0 && valid_name(s, strlen(s)) == 0;
+}
+
+/* Splits file text into statements ending with ";" at a line's end. */
+static int
+run_file(const char *path)
+{
+	FILE	*f;
+	char	*line = NULL, *sql = NULL;
+	size_t	 cap = 0, len = 0, n;
+	int	 rc = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return die(strerror(errno), path);
+	while (rc == 0 && getline(&line, &cap, f) != -1) {
+		if (strncmp(line, "--", 2) == 0)
+			continue;
+		n = strlen(line);
+		if ((sql = realloc(sql, len + n + 1)) == NULL)
+			exit(die("out of memory", NULL));
+		memcpy(sql + len, line, n + 1);
+		len += n;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+			n--;
+		if (n > 0 && line[n - 1] == ';') {
+			if ((rc = db_query_text(sql)) != 0)
+				db_die(rc);
+			len = 0;
+		}
+	}
+	free(line);
+	free(sql);
+	fclose(f);
+	return rc == 0 ? 0 : 1;
+}
+
+static int
+is_sql(const struct dirent *d)
+{
+	size_t	 n = strlen(d->d_name);
+
+	return n > 4 && d->d_name[0] >= '0' && d->d_name[0] <= '9' &&
+	    strcmp(d->d_name + n - 4, ".sql") == 0;
+}
+
+static const char *const sql_applied =
+    "SELECT applied_at FROM schema_migrations WHERE version = ?";
+static const char *const sql_record =
+    "INSERT INTO schema_migrations (version, name, applied_at) "
+    "VALUES (?, ?, UTC_TIMESTAMP(3))";
+
+/* Applies each pending migration in dir in order, once; or lists them. */
+static int
+migrate(const char *dir, int status)
+{
+	struct dirent		**d;
+	struct json_object	*arr = json_object_new_array(), *o;
+	char			 path[1024], at[TIME_LEN + 1];
+	int			 n, i, rc = 0, applied, v;
+
+	if ((n = scandir(dir, &d, is_sql, alphasort)) < 0) {
+		json_object_put(arr);
+		return die(strerror(errno), dir);
+	}
+	for (i = 0; i < n; i++) {
+		struct db_arg	 a[] = { ARG_INT(atoi(d[i]->d_name)) };
+		struct db_arg	 r[] = { ARG_INT(atoi(d[i]->d_name)),
+		    ARG_CSTR(d[i]->d_name) };
+		struct db_col	 c[] = { COL_TIME(at) };
+
+		if (rc != 0)
+			continue;
+		v = db_exec(sql_applied, a, 1, c, 1);
+		if (v == DB_GONE) {
+			rc = db_die(v);
+			continue;
+		}
+		/* No schema_migrations table yet: nothing applied. */
+		applied = v == DB_OK && db_fetch() == 1;
+		if (!applied && !status) {
+			snprintf(path, sizeof(path), "%s/%s", dir,
+			    d[i]->d_name);
+			if ((rc = run_file(path)) != 0)
+				continue;
+			if ((v = db_exec(sql_record, r, 2, NULL, 0)) != 0) {
+				rc = db_die(v);
+				continue;
+			}
+			if (!json_out)
+				printf("applied %s\n", d[i]->d_name);
+		} else if (status && !json_out)
+			printf("%-24s %s\n", d[i]->d_name, applied ? at :
+			    "pending");
+		o = json_object_new_object();
+		json_object_object_add(o, "migration",
+		    json_object_new_string(d[i]->d_name));
+		json_object_object_add(o, "status", json_object_new_string(
+		    applied ? "applied" : status ? "pending" : "applied now"));
+		json_object_array_add(arr, o);
+	}
+	for (i = 0; i < n; i++)
+		free(d[i]);
+	free(d);
+	if (json_out && rc == 0)
+		emit(arr);
+	else
+		json_object_put(arr);
+	return rc;
+}
+
+static void
+org_row(void *arg, const struct org *o)
+{
+	struct json_object	*x;
+
+	if (!json_out) {
+		printf("%s\t%s\t%lld projects\t%s\n", o->id, o->created,
+		    o->projects, o->name);
+		return;
+	}
+	x = json_object_new_object();
+	json_object_object_add(x, "id", json_object_new_string(o->id));
+	json_object_object_add(x, "name", json_object_new_string(o->name));
+	json_object_object_add(x, "createdAt",
+	    json_object_new_string(o->created));
+	json_object_object_add(x, "projects",
+	    json_object_new_int64(o->projects));
+	json_object_array_add(arg, x);
+}
+
+static struct json_object *
+token_json(const struct apikey *t)
+{
+	struct json_object	*x = json_object_new_object();
+
+	json_object_object_add(x, "id", json_object_new_string(t->id));
+	json_object_object_add(x, "orgId", json_object_new_string(t->owner));
+	json_object_object_add(x, "name", t->has_name ?
+	    json_object_new_string(t->name) : NULL);
+	json_object_object_add(x, "prefix", json_object_new_string(t->prefix));
+	json_object_object_add(x, "createdAt",
+	    json_object_new_string(t->created));
+	json_object_object_add(x, "lastUsedAt", str_or_null(t->last_used));
+	json_object_object_add(x, "revokedAt", str_or_null(t->revoked));
+	return x;
+}
+
+static void
+token_row(void *arg, const struct apikey *t)
+{
+	if (json_out)
+		json_object_array_add(arg, token_json(t));
+	else
+		printf("%s\t%s\tcreated %s\tlast used %s\t%s\t%s\n", t->id,
+		    t->prefix, t->created, t->last_used[0] ? t->last_used :
+		    "never", t->revoked[0] ? "revoked" : "active",
+		    t->has_name ? t->name : "");
+}
+
+/* Prints a new secret, the one time it is shown, and zeroes it. */
+static void
+show_secret(struct json_object *o, struct newsecret *ns, const char *label)
+{
+	if (json_out) {
+		json_object_object_add(o, "token",
+		    json_object_new_string(ns->raw));
+		json_object_object_add(o, "tokenId",
+		    json_object_new_string(ns->id));
+		emit(o);
+	} else {
+		json_object_put(o);
+		printf("%s\ntoken id: %s\ntoken: %s\n(the token is shown this "
+		    "once; store it now)\n", label, ns->id, ns->raw);
+	}
+	explicit_bzero(ns, sizeof(*ns));
+}
+
+static int
+org_cmd(int argc, char **argv, int force)
+{
+	struct org		 o;
+	struct newsecret	 ns;
+	struct json_object	*x;
+	char			 label[128];
+	int			 rc;
+
+	if (argc == 2 && strcmp(argv[0], "create") == 0) {
+		if (!check_name(argv[1]))
+			return die("name must be 1-100 characters without "
+			    "control characters", NULL);
+		if ((rc = store_orgs_create(argv[1], &o, &ns)) != DB_OK)
+			return db_die(rc);
+		x = json_object_new_object();
+		json_object_object_add(x, "id", json_object_new_string(o.id));
+		json_object_object_add(x, "name",
+		    json_object_new_string(o.name));
+		json_object_object_add(x, "createdAt",
+		    json_object_new_string(o.created));
+		snprintf(label, sizeof(label), "organization: %s", o.id);
+		show_secret(x, &ns, label);
+		return 0;
+	}
+	if (argc == 1 && strcmp(argv[0], "list") == 0) {
+		x = json_object_new_array();
+		if ((rc = store_orgs_list(org_row, x)) < 0) {
+			json_object_put(x);
+			return db_die(rc);
+		}
+		if (json_out)
+			emit(x);
+		else
+			json_object_put(x);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[0], "delete") == 0) {
+		if (secret_id_valid(argv[1], "org_") != 0)
+			return die("unknown organization", argv[1]);
+		rc = store_orgs_delete(argv[1], force);
+		if (rc == 1)
+			return die("unknown organization", argv[1]);
+		if (rc == 2)
+			return die("organization has projects; use --force to "
+			    "delete them too", argv[1]);
+		if (rc != DB_OK)
+			return db_die(rc);
+		if (json_out) {
+			x = json_object_new_object();
+			json_object_object_add(x, "deleted",
+			    json_object_new_string(argv[1]));
+			emit(x);
+		} else
+			printf("deleted %s\n", argv[1]);
+		return 0;
+	}
+	usage();
+	return 1;
+}
+
+static int
+token_cmd(int argc, char **argv, const char *name)
+{
+	struct newsecret	 ns;
+	struct apikey		 t;
+	struct json_object	*x;
+	char			 label[128];
+	int			 rc;
+
+	if (argc == 2 && strcmp(argv[0], "create") == 0) {
+		if (name != NULL && !check_name(name))
+			return die("name must be 1-100 characters without "
+			    "control characters", NULL);
+		if (secret_id_valid(argv[1], "org_") != 0)
+			return die("unknown organization", argv[1]);
+		rc = store_tokens_create(argv[1], name, &ns, &t);
+		if (rc == 1)
+			return die("unknown organization", argv[1]);
+		if (rc != DB_OK)
+			return db_die(rc);
+		x = token_json(&t);
+		snprintf(label, sizeof(label), "organization: %s", argv[1]);
+		show_secret(x, &ns, label);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[0], "list") == 0) {
+		struct org o;
+
+		if (secret_id_valid(argv[1], "org_") != 0 ||
+		    (rc = store_orgs_get(argv[1], &o)) == 1)
+			return die("unknown organization", argv[1]);
+		if (rc != DB_OK)
+			return db_die(rc);
+		x = json_object_new_array();
+		if ((rc = store_tokens_list(argv[1], token_row, x)) < 0) {
+			json_object_put(x);
+			return db_die(rc);
+		}
+		if (json_out)
+			emit(x);
+		else
+			json_object_put(x);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[0], "revoke") == 0) {
+		if (secret_id_valid(argv[1], "tok_") != 0 ||
+		    (rc = store_tokens_revoke(argv[1])) == 1)
+			return die("no active token", argv[1]);
+		if (rc != DB_OK)
+			return db_die(rc);
+		if (json_out) {
+			x = json_object_new_object();
+			json_object_object_add(x, "revoked",
+			    json_object_new_string(argv[1]));
+			emit(x);
+		} else
+			printf("revoked %s\n", argv[1]);
+		return 0;
+	}
+	usage();
+	return 1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config	 c;
+	const char	*path = SYSCONFDIR "/latchkey/latchkey.conf";
+	const char	*schema = getenv("LATCHKEY_SCHEMA_DIR"), *name = NULL;
+	char		 err[512], *args[8];
+	int		 i, n = 0, force = 0, status = 0, rc;
+
+	if (schema == NULL)
+		schema = SCHEMADIR;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json_out = 1;
+		else if (strcmp(argv[i], "--force") == 0)
+			force = 1;
+		else if (strcmp(argv[i], "--status") == 0)
+			status = 1;
+		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+			schema = argv[++i];
+		else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
+			name = argv[++i];
+		else if (argv[i][0] == '-' || n == 8)
+			usage();
+		else
+			args[n++] = argv[i];
+	}
+	if (n == 0)
+		usage();
+	if (config_load(&c, path, err, sizeof(err)) == -1)
+		return die(err, NULL);
+	/* Our own one-line messages say what failed; keep the log quiet. */
+	log_open("stderr", LOG_CRIT);
+	db_init(&c);
+	if (strcmp(args[0], "migrate") == 0 && n == 1)
+		rc = migrate(schema, status);
+	else if (strcmp(args[0], "org") == 0 && n >= 2)
+		rc = org_cmd(n - 1, args + 1, force);
+	else if (strcmp(args[0], "token") == 0 && n >= 2)
+		rc = token_cmd(n - 1, args + 1, name);
+	else {
+		usage();
+		rc = 1;
+	}
+	db_close();
+	config_free(&c);
+	return rc;
+}

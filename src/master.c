@@ -1,0 +1,250 @@
+/*
+ * The pre-fork pool: keeps `workers` children running on the listening
+ * socket, respawns the dead with a backoff when they die young, replaces
+ * them all on SIGHUP (new ones first, so no request is refused), and stops
+ * them on SIGTERM/SIGINT within shutdown_timeout. Signals are blocked and
+ * taken with sigtimedwait, so no work happens in a signal handler.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "extern.h"
+
+#define SLOTS_MAX	256
+#define BACKOFF_MAX_MS	5000
+
+struct slot {
+	pid_t		 pid;
+	long long	 started;	/* ms, monotonic */
+	long long	 next;		/* do not spawn before, ms */
+	int		 fails;		/* deaths in a row within 1 s */
+};
+
+static struct slot	 slots[SLOTS_MAX];
+static pid_t		 retired[SLOTS_MAX * 4];
+static int		 nslots;
+
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+spawn(struct slot *s, int fd, const struct config *c)
+{
+	pid_t	 pid;
+
+	if ((pid = fork()) == -1) {
+		log_msg(LOG_ERR, "fork: %s", strerror(errno));
+		s->next = now_ms() + 1000;
+		return;
+	}
+	if (pid == 0)
+		worker_run(fd, c);
+	s->pid = pid;
+	s->started = now_ms();
+}
+
+static void
+retire(pid_t pid)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(retired) / sizeof(retired[0]); i++)
+		if (retired[i] == 0) {
+			retired[i] = pid;
+			kill(pid, SIGTERM);
+			return;
+		}
+	kill(pid, SIGKILL);
+}
+
+/* Notes the death of pid; a slot's worker that died young backs off. */
+static void
+reaped(pid_t pid, int status)
+{
+	size_t		 i;
+	long long	 t = now_ms(), wait;
+	struct slot	*s;
+
+	for (i = 0; i < sizeof(retired) / sizeof(retired[0]); i++)
+		if (retired[i] == pid) {
+			retired[i] = 0;
+			return;
+		}
+	for (i = 0; i < (size_t)nslots; i++) {
+		s = &slots[i];
+		if (s->pid != pid)
+			continue;
+		s->pid = 0;
+		if (t - s->started < 1000)
+			s->fails++;
+		else
+			s->fails = 0;
+		wait = s->fails == 0 ? 0 : 100LL << (s->fails < 6 ?
+		    s->fails - 1 : 5);
+		if (wait > BACKOFF_MAX_MS)
+			wait = BACKOFF_MAX_MS;
+		s->next = t + wait;
+		if (WIFSIGNALED(status))
+			log_msg(LOG_WARNING, "worker %d killed by signal %d; "
+			    "respawn in %lld ms", (int)pid, WTERMSIG(status),
+			    wait);
+		else
+			log_msg(LOG_WARNING, "worker %d exited with status "
+			    "%d; respawn in %lld ms", (int)pid,
+			    WEXITSTATUS(status), wait);
+		return;
+	}
+}
+
+static int
+children(void)
+{
+	size_t	 i;
+	int	 n = 0;
+
+	for (i = 0; i < (size_t)nslots; i++)
+		n += slots[i].pid != 0;
+	for (i = 0; i < sizeof(retired) / sizeof(retired[0]); i++)
+		n += retired[i] != 0;
+	return n;
+}
+
+static void
+reap_all(void)
+{
+	pid_t	 pid;
+	int	 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		reaped(pid, status);
+}
+
+/* Stops every worker: SIGTERM, then SIGKILL after the timeout. */
+static void
+stop(const struct config *c)
+{
+	sigset_t	 set;
+	struct timespec	 ts = { 0, 100 * 1000000 };
+	long long	 deadline = now_ms() + c->shutdown_timeout * 1000LL;
+	size_t		 i;
+
+	for (i = 0; i < (size_t)nslots; i++)
+		if (slots[i].pid != 0)
+			retire(slots[i].pid);
+	nslots = 0;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	while (children() > 0 && now_ms() < deadline) {
+		sigtimedwait(&set, NULL, &ts);
+		reap_all();
+	}
+	if (children() > 0) {
+		log_msg(LOG_WARNING, "%d workers still busy after %d s; "
+		    "killing them", children(), c->shutdown_timeout);
+		for (i = 0; i < sizeof(retired) / sizeof(retired[0]); i++)
+			if (retired[i] != 0)
+				kill(retired[i], SIGKILL);
+		while (children() > 0 && waitpid(-1, NULL, 0) > 0)
+			reap_all();
+	}
+}
+
+/* Re-reads the config; on success replaces every worker, new ones first. */
+static void
+reload(struct config *c, const char *path, int fd)
+{
+	struct config	 n;
+	char		 err[512];
+	size_t		 i;
+	pid_t		 old[SLOTS_MAX];
+	int		 nold = nslots;
+
+	if (config_load(&n, path, err, sizeof(err)) == -1) {
+		log_msg(LOG_ERR, "reload refused, keeping the running "
+		    "config: %s", err);
+		return;
+	}
+	if (strcmp(n.listen, c->listen) != 0)
+		log_msg(LOG_WARNING, "listen changed: takes effect at the "
+		    "next restart");
+	if (log_open(n.log, n.log_level) == -1)
+		log_msg(LOG_ERR, "cannot open log %s", n.log);
+	for (i = 0; i < (size_t)nold; i++)
+		old[i] = slots[i].pid;
+	config_free(c);
+	*c = n;
+	nslots = c->workers > SLOTS_MAX ? SLOTS_MAX : c->workers;
+	memset(slots, 0, sizeof(slots));
+	for (i = 0; i < (size_t)nslots; i++)
+		spawn(&slots[i], fd, c);
+	for (i = 0; i < (size_t)nold; i++)
+		if (old[i] != 0)
+			retire(old[i]);
+	log_msg(LOG_NOTICE, "reloaded %s: %d workers", path, nslots);
+}
+
+/*
+ * Runs the pool on listening socket fd with config c (read from path)
+ * until SIGTERM or SIGINT. Returns 0 after a clean stop.
+ */
+int
+master_run(int fd, struct config *c, const char *path)
+{
+	sigset_t	 set;
+	siginfo_t	 si;
+	struct timespec	 ts;
+	long long	 t, next;
+	size_t		 i;
+	int		 sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	nslots = c->workers > SLOTS_MAX ? SLOTS_MAX : c->workers;
+	log_msg(LOG_NOTICE, "starting %d workers on %s", nslots, c->listen);
+	for (;;) {
+		t = now_ms();
+		next = t + 1000;
+		for (i = 0; i < (size_t)nslots; i++) {
+			if (slots[i].pid != 0)
+				continue;
+			if (slots[i].next <= t)
+				spawn(&slots[i], fd, c);
+			else if (slots[i].next < next)
+				next = slots[i].next;
+		}
+		ts.tv_sec = (next - t) / 1000;
+		ts.tv_nsec = (long)((next - t) % 1000) * 1000000;
+		sig = sigtimedwait(&set, &si, &ts);
+		switch (sig) {
+		case SIGCHLD:
+			reap_all();
+			break;
+		case SIGHUP:
+			reload(c, path, fd);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_msg(LOG_NOTICE, "stopping");
+			stop(c);
+			return 0;
+		default:
+			break;
+		}
+	}
+}

@@ -1,0 +1,176 @@
+/*
+ * From FastCGI parameters to a struct request: the routed path (the same
+ * behind nginx and lighttpd), the headers we use, a strict CONTENT_LENGTH.
+ * Pure: it sees only the parameter array, so it is unit-tested directly.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "extern.h"
+
+/* The value of parameter name in envp ("NAME=value" strings), or NULL. */
+const char *
+request_env(char **envp, const char *name)
+{
+	size_t	 n = strlen(name);
+
+	for (; envp != NULL && *envp != NULL; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+/* Parses a CONTENT_LENGTH: digits only, at most 18 of them. -1 if bad. */
+static long
+parse_length(const char *s)
+{
+	size_t	 n = strlen(s);
+	size_t	 i;
+
+	if (n == 0 || n > 18)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+	return strtol(s, NULL, 10);
+}
+
+/* 1 when the media type is application/json (parameters allowed). */
+int
+request_json_type(const char *ct)
+{
+	size_t	 n = strlen("application/json");
+
+	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+static void
+request_id(struct request *r, const char *given)
+{
+	size_t	 n;
+
+	if (given != NULL && (n = strlen(given)) > 0 &&
+	    n < sizeof(r->request_id) &&
+	    strspn(given, "0123456789abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_.:") == n) {
+		memcpy(r->request_id, given, n + 1);
+		return;
+	}
+	secret_base62(r->request_id, 20);
+	r->request_id[20] = '\0';
+}
+
+/*
+ * Fills r from the FastCGI parameters. Returns 0, or the HTTP status to
+ * answer at once: 400 for a bad CONTENT_LENGTH, 404 for a path outside
+ * base_path. The path comes from REQUEST_URI (query removed), which nginx
+ * and lighttpd both pass unsplit; SCRIPT_NAME + PATH_INFO is the fallback.
+ */
+int
+request_parse(struct request *r, char **envp, const struct config *c)
+{
+	const char	*uri, *cl, *sn, *pi;
+	size_t		 n, bl;
+
+	memset(r, 0, sizeof(*r));
+	r->conf = c;
+	r->method = request_env(envp, "REQUEST_METHOD");
+	if (r->method == NULL)
+		r->method = "GET";
+	r->mbit = router_method(r->method);
+	r->content_type = request_env(envp, "CONTENT_TYPE");
+	r->authorization = request_env(envp, "HTTP_AUTHORIZATION");
+	r->api_key = request_env(envp, "HTTP_X_API_KEY");
+	r->origin = request_env(envp, "HTTP_ORIGIN");
+	request_id(r, request_env(envp, "HTTP_X_REQUEST_ID"));
+	r->query = request_env(envp, "QUERY_STRING");
+	if (r->query == NULL)
+		r->query = "";
+	r->content_length = -1;
+	r->resp.status = 0;
+
+	if ((uri = request_env(envp, "REQUEST_URI")) != NULL) {
+		n = strcspn(uri, "?#");
+		if (n >= sizeof(r->path))
+			return 404;
+		memcpy(r->path, uri, n);
+		r->path[n] = '\0';
+	} else {
+		sn = request_env(envp, "SCRIPT_NAME");
+		pi = request_env(envp, "PATH_INFO");
+		if (strlcpy(r->path, sn ? sn : "", sizeof(r->path)) >=
+		    sizeof(r->path) || strlcat(r->path, pi ? pi : "",
+		    sizeof(r->path)) >= sizeof(r->path))
+			return 404;
+	}
+	if ((bl = strlen(c->base_path)) > 0) {
+		if (strncmp(r->path, c->base_path, bl) != 0 ||
+		    (r->path[bl] != '/' && r->path[bl] != '\0'))
+			return 404;
+		memmove(r->path, r->path + bl, strlen(r->path + bl) + 1);
+	}
+
+	if ((cl = request_env(envp, "CONTENT_LENGTH")) != NULL &&
+	    *cl != '\0' && (r->content_length = parse_length(cl)) < 0) {
+		/* Too many digits to be a body we would take: 413. */
+		if (strspn(cl, "0123456789") == strlen(cl))
+			return 413;
+		return 400;
+	}
+	return 0;
+}
+
+/*
+ * Copies the value of query parameter name (undecoded) into buf. Returns 1
+ * when present, 0 when absent, -1 when it is given twice or is too long.
+ */
+int
+request_query(const char *q, const char *name, char *buf, size_t len)
+{
+	size_t	 n = strlen(name), v;
+	int	 found = 0;
+
+	while (*q != '\0') {
+		v = strcspn(q, "&");
+		if (strncmp(q, name, n) == 0 && (q[n] == '=' || n == v)) {
+			if (found++)
+				return -1;
+			if (q[n] == '=') {
+				if (v - n - 1 >= len)
+					return -1;
+				memcpy(buf, q + n + 1, v - n - 1);
+				buf[v - n - 1] = '\0';
+			} else
+				buf[0] = '\0';
+		}
+		q += v;
+		if (*q == '&')
+			q++;
+	}
+	return found;
+}
+
+/*
+ * The string member name of the parsed body and its length, or NULL when
+ * it is absent or not a string (validation has run before this).
+ */
+const char *
+request_field(struct request *r, const char *name, size_t *len)
+{
+	struct json_object	*v;
+
+	if (r->json == NULL || !json_object_object_get_ex(r->json, name, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	*len = (size_t)json_object_get_string_len(v);
+	return json_object_get_string(v);
+}

@@ -1,0 +1,183 @@
+/*
+ * Building a response: status, extra headers, a JSON body or none, and the
+ * error body of the contract. The worker writes it out; handlers only fill.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "extern.h"
+
+/* The reason phrase of an HTTP status we use. */
+const char *
+resp_reason(int s)
+{
+	switch (s) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+/* Adds the header "name: value" (values are ours: ids, numbers, lists). */
+void
+resp_header(struct request *r, const char *name, const char *value)
+{
+	struct response	*p = &r->resp;
+	int		 n;
+
+	n = snprintf(p->headers + p->hlen, sizeof(p->headers) - p->hlen,
+	    "%s: %s\r\n", name, value);
+	if (n > 0 && (size_t)n < sizeof(p->headers) - p->hlen)
+		p->hlen += (size_t)n;
+	else
+		log_msg(LOG_ERR, "response header %s dropped", name);
+}
+
+/* Answers status with body json; the response owns json from now on. */
+void
+resp_json(struct request *r, int status, struct json_object *json)
+{
+	json_object_put(r->resp.json);
+	r->resp.status = status;
+	r->resp.json = json;
+}
+
+/* Answers status with no body (204, or an OPTIONS answer). */
+void
+resp_empty(struct request *r, int status)
+{
+	resp_json(r, status, NULL);
+}
+
+/* Answers the contract's error body; field may be NULL. */
+void
+resp_error(struct request *r, int status, const char *code, const char *msg,
+    const char *field)
+{
+	struct json_object	*o, *e;
+
+	o = json_object_new_object();
+	e = json_object_new_object();
+	json_object_object_add(e, "code", json_object_new_string(code));
+	json_object_object_add(e, "message", json_object_new_string(msg));
+	if (field != NULL)
+		json_object_object_add(e, "field",
+		    json_object_new_string(field));
+	json_object_object_add(o, "error", e);
+	if (status == 401)
+		resp_header(r, "WWW-Authenticate", "Bearer realm=\"latchkey\"");
+	else if (status == 503)
+		resp_header(r, "Retry-After", "1");
+	resp_json(r, status, o);
+}
+
+/* Answers for a failed store call: 503 when the database is away, else 500. */
+void
+resp_db_error(struct request *r, int rc)
+{
+	if (rc == DB_GONE)
+		resp_error(r, 503, "unavailable", "database unavailable", NULL);
+	else
+		resp_error(r, 500, "internal", "internal error", NULL);
+}
+
+/* Marks s, a string inside the body, as a secret to zero after writing. */
+void
+resp_secret(struct request *r, struct json_object *s)
+{
+	r->resp.secret = s;
+}
+
+/* Forgets the response so far (a retried request starts again). */
+void
+resp_reset(struct request *r)
+{
+	resp_clear(r);
+	r->resp.status = 0;
+	r->resp.hlen = 0;
+	r->org_id[0] = r->project_id[0] = r->key_id[0] = '\0';
+}
+
+/* The serialized body and its length; NULL when there is none. */
+const char *
+resp_body(struct request *r, size_t *len)
+{
+	const char	*s;
+
+	if (r->resp.json == NULL)
+		return NULL;
+	s = json_object_to_json_string_length(r->resp.json,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+	return s;
+}
+
+/* Writes the CGI response head into buf; returns its length. */
+size_t
+resp_head(struct request *r, char *buf, size_t len)
+{
+	int	 n;
+
+	n = snprintf(buf, len, "Status: %d %s\r\n%s"
+	    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n%.*s\r\n",
+	    r->resp.status, resp_reason(r->resp.status),
+	    r->resp.json != NULL ?
+	    "Content-Type: application/json; charset=utf-8\r\n" : "",
+	    r->request_id, (int)r->resp.hlen, r->resp.headers);
+	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
+}
+
+/* Frees the body, zeroing a secret and the serialized text holding it. */
+void
+resp_clear(struct request *r)
+{
+	const char	*s;
+	size_t		 n;
+
+	if (r->resp.secret != NULL && r->resp.json != NULL) {
+		s = resp_body(r, &n);
+		explicit_bzero((char *)s, n);
+		s = json_object_get_string(r->resp.secret);
+		explicit_bzero((char *)s,
+		    (size_t)json_object_get_string_len(r->resp.secret));
+	}
+	r->resp.secret = NULL;
+	json_object_put(r->resp.json);
+	r->resp.json = NULL;
+}
+
+/* A 400 validation_failed naming field. */
+void
+resp_invalid(struct request *r, const char *field, const char *msg)
+{
+	resp_error(r, 400, "validation_failed", msg, field);
+}
+
+/* A 404 not_found, the same for every id that is not the caller's. */
+void
+resp_not_found(struct request *r)
+{
+	resp_error(r, 404, "not_found", "no such resource", NULL);
+}
+
+/* Sets Location to the path of resource kind/id under base_path. */
+void
+resp_location(struct request *r, const char *kind, const char *id)
+{
+	char	 buf[256];
+
+	snprintf(buf, sizeof(buf), "%s/%s/%s", r->conf->base_path, kind, id);
+	resp_header(r, "Location", buf);
+}

@@ -1,0 +1,110 @@
+/*
+ * The route table: one line per method and path of the contract, like a
+ * command table. Matching gives the route, or 404, or 405 with Allow.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "extern.h"
+
+static const struct route routes[] = {
+	{ M_GET, "/projects", handler_projects_list, R_ORG },
+	{ M_POST, "/projects", handler_projects_create, R_ORG | R_BODY },
+	{ M_GET, "/projects/:", handler_projects_get, R_ORG },
+	{ M_PATCH | M_PUT, "/projects/:", handler_projects_update,
+	    R_ORG | R_BODY },
+	{ M_DELETE, "/projects/:", handler_projects_delete, R_ORG },
+	{ M_GET, "/projects/:/api-keys", handler_keys_list, R_ORG },
+	{ M_POST, "/projects/:/api-keys", handler_keys_create,
+	    R_ORG | R_BODY | R_OPTBODY },
+	{ M_DELETE, "/api-keys/:", handler_keys_delete, R_ORG },
+	{ M_ANY & ~M_OPTIONS, "/verify", handler_verify, R_KEY },
+	{ M_POST, "/events", handler_events, R_KEY | R_EVENTS },
+	{ M_GET, "/healthz", handler_healthz, 0 },
+};
+#define ROUTE__MAX (sizeof(routes) / sizeof(routes[0]))
+
+static const char *const methods[] = {
+	"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"
+};
+
+/* The M_* bit of an HTTP method name; M_OTHER for anything else. */
+unsigned
+router_method(const char *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(m, methods[i]) == 0)
+			return 1u << i;
+	return M_OTHER;
+}
+
+/*
+ * Matches path against pattern, where ":" stands for one non-empty segment.
+ * Captures go to r->param (empty when longer than an id could be).
+ */
+static int
+match(const char *pat, const char *path, struct request *r)
+{
+	size_t	 n, np = 0;
+
+	while (*pat != '\0') {
+		if (*pat == ':') {
+			n = strcspn(path, "/");
+			if (n == 0 || np == 2)
+				return 0;
+			if (n < sizeof(r->param[0])) {
+				memcpy(r->param[np], path, n);
+				r->param[np][n] = '\0';
+			} else
+				r->param[np][0] = '\0';
+			np++;
+			path += n;
+			pat++;
+			continue;
+		}
+		if (*pat++ != *path++)
+			return 0;
+	}
+	return *path == '\0';
+}
+
+/*
+ * Finds the route for r's method and path. Returns 0 and *out, or 404, or
+ * 405 with the allowed methods written to allow (also filled for 0, for
+ * OPTIONS and CORS).
+ */
+int
+router_match(struct request *r, const struct route **out, char *allow,
+    size_t len)
+{
+	size_t		 i, j;
+	unsigned	 all = 0;
+	int		 found = 0;
+
+	*out = NULL;
+	for (i = 0; i < ROUTE__MAX; i++) {
+		if (!match(routes[i].pattern, r->path, r))
+			continue;
+		found = 1;
+		all |= routes[i].methods;
+		if ((routes[i].methods & r->mbit) && *out == NULL)
+			*out = &routes[i];
+	}
+	allow[0] = '\0';
+	for (j = 0; j < sizeof(methods) / sizeof(methods[0]); j++)
+		if (all & (1u << j)) {
+			if (allow[0] != '\0')
+				strlcat(allow, ", ", len);
+			strlcat(allow, methods[j], len);
+		}
+	if (!found)
+		return 404;
+	if (*out == NULL) {
+		/* Captures may come from a later route; match again. */
+		return 405;
+	}
+	match((*out)->pattern, r->path, r);
+	return 0;
+}

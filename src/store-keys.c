@@ -1,0 +1,179 @@
+/*
+ * The SQL of API keys: listing and creating them under a project of the
+ * organization, revoking them, and the one indexed lookup behind /verify.
+ * Nothing here is cached: a revocation is seen by the very next lookup.
+ */
+#include <string.h>
+
+#include "extern.h"
+
+enum stmt {
+	STMT_LIST,
+	STMT_LOCK_PROJECT,
+	STMT_COUNT_ACTIVE,
+	STMT_INSERT,
+	STMT_REVOKE,
+	STMT_VERIFY,
+	STMT_TOUCH,
+	STMT__MAX
+};
+
+static const char *const stmts[STMT__MAX] = {
+	/* One row with NULL key columns: the project exists, no keys. */
+	[STMT_LIST] = "SELECT k.id, p.id, k.name, k.prefix, k.created_at, "
+	    "k.last_used_at, k.revoked_at FROM projects p LEFT JOIN api_keys k "
+	    "ON k.project_id = p.id AND (k.revoked_at IS NULL OR ?) "
+	    "WHERE p.id = ? AND p.org_id = ? "
+	    "ORDER BY k.created_at DESC, k.id DESC",
+	[STMT_LOCK_PROJECT] = "SELECT id FROM projects WHERE id = ? AND "
+	    "org_id = ? FOR UPDATE",
+	[STMT_COUNT_ACTIVE] = "SELECT COUNT(*) FROM api_keys WHERE "
+	    "project_id = ? AND revoked_at IS NULL",
+	[STMT_INSERT] = "INSERT INTO api_keys (id, project_id, name, prefix, "
+	    "hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+	[STMT_REVOKE] = "UPDATE api_keys k JOIN projects p ON "
+	    "p.id = k.project_id SET k.revoked_at = UTC_TIMESTAMP(3) "
+	    "WHERE k.id = ? AND p.org_id = ? AND k.revoked_at IS NULL",
+	[STMT_VERIFY] = "SELECT k.id, k.project_id, p.environment, "
+	    "k.last_used_at IS NULL OR "
+	    "k.last_used_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE "
+	    "FROM api_keys k JOIN projects p ON p.id = k.project_id "
+	    "WHERE k.hash = ? AND k.revoked_at IS NULL",
+	[STMT_TOUCH] = "UPDATE api_keys SET last_used_at = UTC_TIMESTAMP(3) "
+	    "WHERE id = ? AND (last_used_at IS NULL OR "
+	    "last_used_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE)",
+};
+
+/*
+ * Calls cb for each key of project prj of org, newest first, revoked ones
+ * only when revoked is set. Returns the count, -4 when the project is not
+ * the organization's, or a db_rc.
+ */
+int
+store_keys_list(const char *org, const char *prj, int revoked,
+    void (*cb)(void *, const struct apikey *), void *arg)
+{
+	struct apikey	 k;
+	struct db_arg	 a[] = { ARG_INT(revoked != 0), ARG_CSTR(prj),
+	    ARG_CSTR(org) };
+	struct db_col	 c[] = { COL_STR(k.id), COL_STR(k.owner),
+	    COL_STR(k.name), COL_STR(k.prefix), COL_TIME(k.created),
+	    COL_TIME(k.last_used), COL_TIME(k.revoked) };
+	int		 rc, rows = 0, n = 0;
+
+	if ((rc = db_exec(stmts[STMT_LIST], a, NARG(a), c, NARG(c))) != 0)
+		return rc;
+	while ((rc = db_fetch()) == 1) {
+		rows++;
+		if (c[0].null)
+			continue;
+		k.has_name = !c[2].null;
+		cb(arg, &k);
+		n++;
+	}
+	if (rc < 0)
+		return DB_ERR;
+	return rows == 0 ? -4 : n;
+}
+
+/*
+ * Creates a key named name (NULL: none) for project prj of org, unless it
+ * has max active keys already. Fills ns and k. DB_OK, 1 when the project
+ * is not found, 2 at the limit, or a db_rc. The project row is locked, so
+ * concurrent creates cannot pass the limit together.
+ */
+int
+store_keys_create(const char *org, const char *prj, const char *name,
+    size_t namelen, int max, struct newsecret *ns, struct apikey *k)
+{
+	char		 now[TIME_LEN + 1], id[ID_LEN + 1];
+	struct db_arg	 l[] = { ARG_CSTR(prj), ARG_CSTR(org) };
+	struct db_arg	 n[] = { ARG_CSTR(prj) };
+	struct db_col	 lc[] = { COL_STR(id) };
+	struct db_col	 nc[] = { COL_INT };
+	int		 rc;
+
+	memset(k, 0, sizeof(*k));
+	secret_make(ns, "key_", KEY_PREFIX);
+	secret_now(now, k->created);
+	strlcpy(k->id, ns->id, sizeof(k->id));
+	strlcpy(k->owner, prj, sizeof(k->owner));
+	strlcpy(k->prefix, ns->prefix, sizeof(k->prefix));
+	if ((k->has_name = name != NULL)) {
+		memcpy(k->name, name, namelen);
+		k->name[namelen] = '\0';
+	}
+
+	struct db_arg	 a[] = { ARG_CSTR(ns->id), ARG_CSTR(prj),
+	    ARG_STR(name, namelen), ARG_CSTR(ns->prefix),
+	    ARG_STR(ns->hash, SECRET_HASH), ARG_CSTR(now) };
+
+	if (name == NULL)
+		a[2].type = DB_NULL;
+	if ((rc = db_begin()) != 0)
+		return rc;
+	if ((rc = db_exec(stmts[STMT_LOCK_PROJECT], l, NARG(l), lc,
+	    NARG(lc))) != 0)
+		goto fail;
+	if ((rc = db_fetch()) != 1) {
+		rc = rc == 0 ? 1 : DB_ERR;
+		goto fail;
+	}
+	if ((rc = db_exec(stmts[STMT_COUNT_ACTIVE], n, NARG(n), nc,
+	    NARG(nc))) != 0)
+		goto fail;
+	if ((rc = db_fetch()) != 1) {
+		rc = DB_ERR;
+		goto fail;
+	}
+	if (nc[0].num >= max) {
+		rc = 2;
+		goto fail;
+	}
+	if ((rc = db_exec(stmts[STMT_INSERT], a, NARG(a), NULL, 0)) != 0 ||
+	    (rc = db_commit()) != 0)
+		goto fail;
+	return DB_OK;
+fail:
+	db_rollback();
+	return rc;
+}
+
+/* Revokes key id of org. DB_OK, 1 when no live key of org has it, a db_rc. */
+int
+store_keys_revoke(const char *org, const char *id)
+{
+	struct db_arg	 a[] = { ARG_CSTR(id), ARG_CSTR(org) };
+	int		 rc;
+
+	if ((rc = db_exec(stmts[STMT_REVOKE], a, NARG(a), NULL, 0)) != 0)
+		return rc;
+	return db_affected() ? DB_OK : 1;
+}
+
+/*
+ * Looks up the live key with SHA-256 hash: writes its id, project and the
+ * project's environment (16 bytes). DB_OK, 1 when there is none, a db_rc.
+ * Records the use at most once a minute; a failure to record is only
+ * logged, the key stays good.
+ */
+int
+store_keys_verify(const unsigned char *hash, char *id, char *prj, char *env)
+{
+	struct db_arg	 a[] = { ARG_STR(hash, SECRET_HASH) };
+	struct db_col	 c[] = { { DB_STR, id, ID_LEN + 1, 0, 0, 0 },
+	    { DB_STR, prj, ID_LEN + 1, 0, 0, 0 }, { DB_STR, env, 16, 0, 0, 0 },
+	    COL_INT };
+	int		 rc;
+
+	if ((rc = db_exec(stmts[STMT_VERIFY], a, NARG(a), c, NARG(c))) != 0)
+		return rc;
+	if ((rc = db_fetch()) != 1)
+		return rc == 0 ? 1 : DB_ERR;
+	if (c[3].num) {
+		struct db_arg	 t[] = { ARG_CSTR(id) };
+
+		(void)db_exec(stmts[STMT_TOUCH], t, NARG(t), NULL, 0);
+	}
+	return DB_OK;
+}

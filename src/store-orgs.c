@@ -1,0 +1,237 @@
+/*
+ * The SQL of organizations and their management tokens: authentication of
+ * every management request, and what latchkeyctl creates, lists and revokes.
+ */
+#include <string.h>
+
+#include "extern.h"
+
+enum stmt {
+	STMT_AUTH,
+	STMT_TOUCH,
+	STMT_ORG_INSERT,
+	STMT_ORG_LIST,
+	STMT_ORG_GET,
+	STMT_ORG_DELETE,
+	STMT_TOKEN_INSERT,
+	STMT_TOKEN_LIST,
+	STMT_TOKEN_REVOKE,
+	STMT__MAX
+};
+
+static const char *const stmts[STMT__MAX] = {
+	[STMT_AUTH] = "SELECT org_id, id, last_used_at IS NULL OR "
+	    "last_used_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE "
+	    "FROM org_tokens WHERE hash = ? AND revoked_at IS NULL",
+	[STMT_TOUCH] = "UPDATE org_tokens SET last_used_at = UTC_TIMESTAMP(3) "
+	    "WHERE id = ?",
+	[STMT_ORG_INSERT] = "INSERT INTO organizations (id, name, created_at) "
+	    "VALUES (?, ?, ?)",
+	[STMT_ORG_LIST] = "SELECT o.id, o.name, o.created_at, "
+	    "(SELECT COUNT(*) FROM projects p WHERE p.org_id = o.id) "
+	    "FROM organizations o ORDER BY o.created_at, o.id",
+	[STMT_ORG_GET] = "SELECT o.id, o.name, o.created_at, "
+	    "(SELECT COUNT(*) FROM projects p WHERE p.org_id = o.id) "
+	    "FROM organizations o WHERE o.id = ?",
+	[STMT_ORG_DELETE] = "DELETE FROM organizations WHERE id = ?",
+	[STMT_TOKEN_INSERT] = "INSERT INTO org_tokens (id, org_id, name, "
+	    "prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+	[STMT_TOKEN_LIST] = "SELECT id, org_id, name, prefix, created_at, "
+	    "last_used_at, revoked_at FROM org_tokens WHERE org_id = ? "
+	    "ORDER BY created_at DESC, id DESC",
+	[STMT_TOKEN_REVOKE] = "UPDATE org_tokens SET revoked_at = "
+	    "UTC_TIMESTAMP(3) WHERE id = ? AND revoked_at IS NULL",
+};
+
+/*
+ * Finds the organization of the live token with SHA-256 hash; writes its id
+ * to org. Returns DB_OK, 1 when there is no such token, or a db_rc. Notes
+ * the token's use at most once a minute.
+ */
+int
+store_orgs_auth(const unsigned char *hash, char *org)
+{
+	char		 tok[ID_LEN + 1];
+	struct db_arg	 a[] = { ARG_STR(hash, SECRET_HASH) };
+	struct db_col	 c[] = { { DB_STR, org, ID_LEN + 1, 0, 0, 0 },
+	    COL_STR(tok), COL_INT };
+	struct db_arg	 t[] = { ARG_STR(tok, ID_LEN) };
+	int		 rc;
+
+	if ((rc = db_exec(stmts[STMT_AUTH], a, NARG(a), c, NARG(c))) != 0)
+		return rc;
+	if ((rc = db_fetch()) != 1)
+		return rc == 0 ? 1 : DB_ERR;
+	if (c[2].num)
+		(void)db_exec(stmts[STMT_TOUCH], t, NARG(t), NULL, 0);
+	return DB_OK;
+}
+
+static int
+token_insert(const char *org, const char *name, struct newsecret *ns,
+    const char *now)
+{
+	struct db_arg	 a[] = { ARG_CSTR(ns->id), ARG_CSTR(org),
+	    ARG_NULL, ARG_CSTR(ns->prefix), ARG_STR(ns->hash, SECRET_HASH),
+	    ARG_CSTR(now) };
+
+	if (name != NULL) {
+		a[2].type = DB_STR;
+		a[2].ptr = name;
+		a[2].len = strlen(name);
+	}
+	return db_exec(stmts[STMT_TOKEN_INSERT], a, NARG(a), NULL, 0);
+}
+
+/*
+ * Creates organization name and its first token in one transaction; fills
+ * o and ns (ns->raw is the token to show once). DB_OK or a db_rc.
+ */
+int
+store_orgs_create(const char *name, struct org *o, struct newsecret *ns)
+{
+	char		 now[TIME_LEN + 1];
+	int		 rc;
+
+	memset(o, 0, sizeof(*o));
+	secret_new_id(o->id, "org_");
+	strlcpy(o->name, name, sizeof(o->name));
+	secret_now(now, o->created);
+	secret_make(ns, "tok_", TOKEN_PREFIX);
+
+	struct db_arg	 a[] = { ARG_CSTR(o->id), ARG_CSTR(name),
+	    ARG_CSTR(now) };
+	if ((rc = db_begin()) != 0)
+		return rc;
+	if ((rc = db_exec(stmts[STMT_ORG_INSERT], a, NARG(a), NULL, 0)) != 0 ||
+	    (rc = token_insert(o->id, NULL, ns, now)) != 0 ||
+	    (rc = db_commit()) != 0) {
+		db_rollback();
+		return rc;
+	}
+	return DB_OK;
+}
+
+static int
+orgs_rows(enum stmt s, const struct db_arg *a, size_t na,
+    void (*cb)(void *, const struct org *), void *arg)
+{
+	struct org	 o;
+	struct db_col	 c[] = { COL_STR(o.id), COL_STR(o.name),
+	    COL_TIME(o.created), COL_INT };
+	int		 rc, n = 0;
+
+	if ((rc = db_exec(stmts[s], a, na, c, NARG(c))) != 0)
+		return rc;
+	while ((rc = db_fetch()) == 1) {
+		o.projects = c[3].num;
+		cb(arg, &o);
+		n++;
+	}
+	return rc < 0 ? DB_ERR : n;
+}
+
+/* Calls cb for every organization, oldest first. Count or a db_rc. */
+int
+store_orgs_list(void (*cb)(void *, const struct org *), void *arg)
+{
+	return orgs_rows(STMT_ORG_LIST, NULL, 0, cb, arg);
+}
+
+static void
+org_copy(void *arg, const struct org *o)
+{
+	memcpy(arg, o, sizeof(*o));
+}
+
+/* Fills o with organization id. DB_OK, 1 when there is none, or a db_rc. */
+int
+store_orgs_get(const char *id, struct org *o)
+{
+	struct db_arg	 a[] = { ARG_CSTR(id) };
+	int		 rc;
+
+	rc = orgs_rows(STMT_ORG_GET, a, NARG(a), org_copy, o);
+	return rc == 0 ? 1 : rc > 0 ? DB_OK : rc;
+}
+
+/*
+ * Deletes organization id with its tokens (and, with force, its projects).
+ * DB_OK, 1 when there is none, 2 when it has projects and !force, a db_rc.
+ */
+int
+store_orgs_delete(const char *id, int force)
+{
+	struct org	 o;
+	struct db_arg	 a[] = { ARG_CSTR(id) };
+	int		 rc;
+
+	if ((rc = store_orgs_get(id, &o)) != DB_OK)
+		return rc;
+	if (o.projects > 0 && !force)
+		return 2;
+	if ((rc = db_exec(stmts[STMT_ORG_DELETE], a, NARG(a), NULL, 0)) != 0)
+		return rc;
+	return db_affected() ? DB_OK : 1;
+}
+
+/*
+ * Creates a token for organization org with an optional name; fills ns
+ * and its metadata t. DB_OK, 1 when org does not exist, or a db_rc.
+ */
+int
+store_tokens_create(const char *org, const char *name, struct newsecret *ns,
+    struct apikey *t)
+{
+	struct org	 o;
+	char		 now[TIME_LEN + 1];
+	int		 rc;
+
+	if ((rc = store_orgs_get(org, &o)) != DB_OK)
+		return rc;
+	memset(t, 0, sizeof(*t));
+	secret_make(ns, "tok_", TOKEN_PREFIX);
+	secret_now(now, t->created);
+	if ((rc = token_insert(org, name, ns, now)) != 0)
+		return rc;
+	strlcpy(t->id, ns->id, sizeof(t->id));
+	strlcpy(t->owner, org, sizeof(t->owner));
+	strlcpy(t->prefix, ns->prefix, sizeof(t->prefix));
+	if ((t->has_name = name != NULL))
+		strlcpy(t->name, name, sizeof(t->name));
+	return DB_OK;
+}
+
+/* Calls cb for each token of org, newest first: count or a db_rc. */
+int
+store_tokens_list(const char *org, void (*cb)(void *, const struct apikey *),
+    void *arg)
+{
+	struct apikey	 t;
+	struct db_arg	 a[] = { ARG_CSTR(org) };
+	struct db_col	 c[] = { COL_STR(t.id), COL_STR(t.owner),
+	    COL_STR(t.name), COL_STR(t.prefix), COL_TIME(t.created),
+	    COL_TIME(t.last_used), COL_TIME(t.revoked) };
+	int		 rc, n = 0;
+
+	if ((rc = db_exec(stmts[STMT_TOKEN_LIST], a, NARG(a), c, NARG(c))) != 0)
+		return rc;
+	while ((rc = db_fetch()) == 1) {
+		t.has_name = !c[2].null;
+		cb(arg, &t);
+		n++;
+	}
+	return rc < 0 ? DB_ERR : n;
+}
+
+/* Revokes token id. DB_OK, 1 when no live token has that id, or a db_rc. */
+int
+store_tokens_revoke(const char *id)
+{
+	struct db_arg	 a[] = { ARG_CSTR(id) };
+	int		 rc;
+
+	if ((rc = db_exec(stmts[STMT_TOKEN_REVOKE], a, NARG(a), NULL, 0)) != 0)
+		return rc;
+	return db_affected() ? DB_OK : 1;
+}

@@ -1,0 +1,174 @@
+/*
+ * The SQL of projects. Every statement is scoped by the organization, so
+ * another organization's project looks exactly like one that never existed.
+ */
+#include <string.h>
+
+#include "extern.h"
+
+enum stmt {
+	STMT_LIST_FIRST,
+	STMT_LIST_AFTER,
+	STMT_GET,
+	STMT_INSERT,
+	STMT_KEY_INSERT,
+	STMT_UPDATE,
+	STMT_DELETE,
+	STMT__MAX
+};
+
+#define COLS "id, name, environment, created_at, updated_at"
+#define ORDER " ORDER BY created_at DESC, id DESC LIMIT ?"
+
+static const char *const stmts[STMT__MAX] = {
+	[STMT_LIST_FIRST] = "SELECT " COLS " FROM projects WHERE org_id = ?"
+	    ORDER,
+	[STMT_LIST_AFTER] = "SELECT " COLS " FROM projects WHERE org_id = ? "
+	    "AND (created_at < ? OR (created_at = ? AND id < ?))" ORDER,
+	[STMT_GET] = "SELECT " COLS " FROM projects WHERE id = ? AND "
+	    "org_id = ?",
+	[STMT_INSERT] = "INSERT INTO projects (id, org_id, name, environment, "
+	    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+	[STMT_KEY_INSERT] = "INSERT INTO api_keys (id, project_id, name, "
+	    "prefix, hash, created_at) VALUES (?, ?, NULL, ?, ?, ?)",
+	[STMT_UPDATE] = "UPDATE projects SET name = COALESCE(?, name), "
+	    "environment = COALESCE(?, environment), updated_at = ? "
+	    "WHERE id = ? AND org_id = ?",
+	[STMT_DELETE] = "DELETE FROM projects WHERE id = ? AND org_id = ?",
+};
+
+static int
+rows(enum stmt s, const struct db_arg *a, size_t na,
+    void (*cb)(void *, const struct project *), void *arg)
+{
+	struct project	 p;
+	struct db_col	 c[] = { COL_STR(p.id), COL_STR(p.name),
+	    COL_STR(p.environment), COL_TIME(p.created), COL_TIME(p.updated) };
+	int		 rc, n = 0;
+
+	if ((rc = db_exec(stmts[s], a, na, c, NARG(c))) != 0)
+		return rc;
+	while ((rc = db_fetch()) == 1) {
+		cb(arg, &p);
+		n++;
+	}
+	return rc < 0 ? DB_ERR : n;
+}
+
+/*
+ * Calls cb for up to limit projects of org, newest first, after the one
+ * created at time (SQL DATETIME text) with id, or from the start when
+ * time is NULL. Returns the count or a db_rc.
+ */
+int
+store_projects_list(const char *org, const char *time, const char *id,
+    int limit, void (*cb)(void *, const struct project *), void *arg)
+{
+	struct db_arg	 first[] = { ARG_CSTR(org), ARG_INT(limit) };
+	struct db_arg	 after[] = { ARG_CSTR(org), ARG_CSTR(time ? time : ""),
+	    ARG_CSTR(time ? time : ""), ARG_CSTR(id ? id : ""),
+	    ARG_INT(limit) };
+
+	if (time == NULL)
+		return rows(STMT_LIST_FIRST, first, NARG(first), cb, arg);
+	return rows(STMT_LIST_AFTER, after, NARG(after), cb, arg);
+}
+
+static void
+copy(void *arg, const struct project *p)
+{
+	memcpy(arg, p, sizeof(*p));
+}
+
+/* Fills p with project id of org. DB_OK, 1 when not found, or a db_rc. */
+int
+store_projects_get(const char *org, const char *id, struct project *p)
+{
+	struct db_arg	 a[] = { ARG_CSTR(id), ARG_CSTR(org) };
+	int		 rc;
+
+	rc = rows(STMT_GET, a, NARG(a), copy, p);
+	return rc == 0 ? 1 : rc > 0 ? DB_OK : rc;
+}
+
+/*
+ * Creates a project of org and its first API key in one transaction; fills
+ * p and ns (ns->raw is the key to show once). DB_OK or a db_rc.
+ */
+int
+store_projects_create(const char *org, const char *name, size_t namelen,
+    const char *env, struct project *p, struct newsecret *ns)
+{
+	char		 now[TIME_LEN + 1];
+	int		 rc;
+
+	/* Fill the values before the argument arrays measure them. */
+	secret_new_id(p->id, "prj_");
+	memcpy(p->name, name, namelen);
+	p->name[namelen] = '\0';
+	strlcpy(p->environment, env, sizeof(p->environment));
+	secret_now(now, p->created);
+	memcpy(p->updated, p->created, sizeof(p->updated));
+	secret_make(ns, "key_", KEY_PREFIX);
+
+	struct db_arg	 a[] = { ARG_CSTR(p->id), ARG_CSTR(org),
+	    ARG_STR(name, namelen), ARG_CSTR(env), ARG_CSTR(now),
+	    ARG_CSTR(now) };
+	struct db_arg	 k[] = { ARG_CSTR(ns->id), ARG_CSTR(p->id),
+	    ARG_CSTR(ns->prefix), ARG_STR(ns->hash, SECRET_HASH),
+	    ARG_CSTR(now) };
+
+	if ((rc = db_begin()) != 0)
+		return rc;
+	if ((rc = db_exec(stmts[STMT_INSERT], a, NARG(a), NULL, 0)) != 0 ||
+	    (rc = db_exec(stmts[STMT_KEY_INSERT], k, NARG(k), NULL, 0)) != 0 ||
+	    (rc = db_commit()) != 0) {
+		db_rollback();
+		return rc;
+	}
+	return DB_OK;
+}
+
+/*
+ * Sets the name (when name is not NULL) and/or the environment (when env is
+ * not NULL) of project id of org; fills p with the result. DB_OK, 1 when
+ * not found, or a db_rc.
+ */
+int
+store_projects_update(const char *org, const char *id, const char *name,
+    size_t namelen, const char *env, struct project *p)
+{
+	char		 now[TIME_LEN + 1], api[TIME_LEN + 1];
+	int		 rc;
+
+	secret_now(now, api);
+
+	struct db_arg	 a[] = { ARG_STR(name, namelen),
+	    ARG_CSTR(env ? env : ""), ARG_CSTR(now), ARG_CSTR(id),
+	    ARG_CSTR(org) };
+
+	if (name == NULL)
+		a[0].type = DB_NULL;
+	if (env == NULL)
+		a[1].type = DB_NULL;
+	if ((rc = db_exec(stmts[STMT_UPDATE], a, NARG(a), NULL, 0)) != 0)
+		return rc;
+	if (db_affected() == 0)
+		return 1;
+	return store_projects_get(org, id, p);
+}
+
+/*
+ * Deletes project id of org; its keys, events and incidents go with it
+ * (ON DELETE CASCADE). DB_OK, 1 when not found, or a db_rc.
+ */
+int
+store_projects_delete(const char *org, const char *id)
+{
+	struct db_arg	 a[] = { ARG_CSTR(id), ARG_CSTR(org) };
+	int		 rc;
+
+	if ((rc = db_exec(stmts[STMT_DELETE], a, NARG(a), NULL, 0)) != 0)
+		return rc;
+	return db_affected() ? DB_OK : 1;
+}

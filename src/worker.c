@@ -1,0 +1,304 @@
+/*
+ * A worker: drops privileges, opens its own database connection, then
+ * takes one FastCGI request at a time: parse, route, authenticate, read
+ * and check the body, run the handler (again, once, if the database went
+ * away before anything was written), answer, log one line.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <json-c/json.h>
+
+#include "extern.h"
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+	FCGX_ShutdownPending();
+}
+
+static void
+on_alarm(int sig)
+{
+	static const char msg[] = "latchkeyd: request deadline passed; "
+	    "worker exits\n";
+
+	(void)sig;
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(3);
+}
+
+static void
+signals(void)
+{
+	struct sigaction	 sa;
+	sigset_t		 none;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_term;	/* no SA_RESTART: accept returns */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Becomes the configured user and group; exits when that fails. */
+static void
+drop(const struct config *c)
+{
+	struct passwd	*pw = NULL;
+	struct group	*gr;
+	gid_t		 gid;
+
+	if (getuid() != 0 || c->user == NULL)
+		return;
+	if ((pw = getpwnam(c->user)) == NULL) {
+		log_msg(LOG_ERR, "unknown user %s", c->user);
+		exit(1);
+	}
+	gid = pw->pw_gid;
+	if (c->group != NULL) {
+		if ((gr = getgrnam(c->group)) == NULL) {
+			log_msg(LOG_ERR, "unknown group %s", c->group);
+			exit(1);
+		}
+		gid = gr->gr_gid;
+	}
+	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+		log_msg(LOG_ERR, "cannot become %s: %s", c->user,
+		    strerror(errno));
+		exit(1);
+	}
+}
+
+/*
+ * Reads the body into r->body, at most limit bytes. Returns 0, or the
+ * status to answer (413 without reading past the limit, 400 when the body
+ * is shorter than CONTENT_LENGTH).
+ */
+static int
+read_body(struct request *r, FCGX_Stream *in, long limit)
+{
+	size_t	 cap, got = 0;
+	int	 n;
+
+	if (r->content_length > limit)
+		return 413;
+	cap = (size_t)(r->content_length >= 0 ? r->content_length : limit) + 1;
+	if ((r->body = malloc(cap + 1)) == NULL) {
+		log_msg(LOG_ERR, "out of memory");
+		exit(1);
+	}
+	while (got < cap && (n = FCGX_GetStr(r->body + got,
+	    (int)(cap - got), in)) > 0)
+		got += (size_t)n;
+	r->body[got] = '\0';
+	r->body_len = got;
+	if ((long)got > limit)
+		return 413;
+	if (r->content_length >= 0 && (long)got != r->content_length)
+		return 400;
+	return 0;
+}
+
+/* Authenticates, parses the body and runs the route's handler. */
+static void
+dispatch(struct request *r, const struct route *rt)
+{
+	const char	*msg;
+
+	if ((rt->flags & R_ORG) && auth_org(r) != 0)
+		return;
+	if ((rt->flags & R_KEY) && auth_key(r) != 0)
+		return;
+	if (r->body != NULL && r->json == NULL &&
+	    (r->body_len > 0 || !(rt->flags & R_OPTBODY))) {
+		if ((r->json = valid_json_parse(r->body, r->body_len,
+		    &msg)) == NULL) {
+			resp_error(r, 400, "invalid_json", msg, NULL);
+			return;
+		}
+		if ((rt->flags & R_BODY) &&
+		    !json_object_is_type(r->json, json_type_object)) {
+			resp_error(r, 400, "invalid_json",
+			    "body must be a JSON object", NULL);
+			return;
+		}
+	}
+	rt->fn(r);
+}
+
+/* Checks the media type and reads the body of a route that takes one. */
+static int
+take_body(struct request *r, const struct route *rt, FCGX_Stream *in)
+{
+	long	 limit;
+	char	 c;
+
+	limit = (rt->flags & R_EVENTS) ? r->conf->events_body_limit :
+	    r->conf->body_limit;
+	if (!request_json_type(r->content_type)) {
+		if ((rt->flags & R_OPTBODY) && r->content_length <= 0 &&
+		    FCGX_GetStr(&c, 1, in) == 0)
+			return 0;
+		resp_error(r, 415, "unsupported_media_type",
+		    "Content-Type must be application/json", NULL);
+		return -1;
+	}
+	switch (read_body(r, in, limit)) {
+	case 0:
+		return 0;
+	case 413:
+		resp_error(r, 413, "payload_too_large", "body is larger than "
+		    "the limit", NULL);
+		return -1;
+	default:
+		resp_error(r, 400, "invalid_json", "body is shorter than "
+		    "Content-Length", NULL);
+		return -1;
+	}
+}
+
+/* Adds CORS headers for an allowed Origin; answers an OPTIONS preflight. */
+static void
+cors(struct request *r, const char *allow, int preflight)
+{
+	int	 ok = config_cors_allowed(r->conf, r->origin);
+
+	if (preflight) {
+		resp_empty(r, 204);
+		resp_header(r, "Allow", allow);
+		if (ok) {
+			resp_header(r, "Access-Control-Allow-Methods", allow);
+			resp_header(r, "Access-Control-Allow-Headers",
+			    "Authorization, Content-Type, X-Api-Key");
+			resp_header(r, "Access-Control-Max-Age", "600");
+		}
+	}
+	if (ok) {
+		resp_header(r, "Access-Control-Allow-Origin", r->origin);
+		resp_header(r, "Access-Control-Expose-Headers",
+		    "Location, X-Request-Id");
+		resp_header(r, "Vary", "Origin");
+	}
+}
+
+static void
+handle(FCGX_Request *fr, const struct config *c)
+{
+	struct request		 r;
+	const struct route	*rt = NULL;
+	struct timespec		 t0, t1;
+	char			 allow[64], head[2048];
+	const char		*body;
+	size_t			 hlen, blen;
+	int			 st;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	db_request_start();
+	st = request_parse(&r, fr->envp, c);
+	if (st == 0)
+		st = router_match(&r, &rt, allow, sizeof(allow));
+	if (st == 0 && r.mbit == M_OPTIONS)
+		cors(&r, allow, 1);
+	else if (st == 0) {
+		cors(&r, allow, 0);
+		if (!(rt->flags & (R_BODY | R_EVENTS)) ||
+		    take_body(&r, rt, fr->in) == 0) {
+			dispatch(&r, rt);
+			if (db_lost() && db_retry_safe()) {
+				resp_reset(&r);
+				cors(&r, allow, 0);
+				db_request_start();
+				dispatch(&r, rt);
+			}
+		}
+	} else if (st == 404)
+		resp_not_found(&r);
+	else if (st == 405) {
+		resp_header(&r, "Allow", allow);
+		resp_error(&r, 405, "method_not_allowed", "method not allowed "
+		    "on this path", NULL);
+	} else if (st == 413)
+		resp_error(&r, 413, "payload_too_large", "body is larger than "
+		    "the limit", NULL);
+	else
+		resp_invalid(&r, "Content-Length", "Content-Length must be "
+		    "a whole number");
+	if (r.resp.status == 0)
+		resp_error(&r, 500, "internal", "internal error", NULL);
+
+	hlen = resp_head(&r, head, sizeof(head));
+	FCGX_PutStr(head, (int)hlen, fr->out);
+	if ((body = resp_body(&r, &blen)) != NULL)
+		FCGX_PutStr(body, (int)blen, fr->out);
+	FCGX_FFlush(fr->out);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_msg(r.resp.status >= 500 ? LOG_ERR : LOG_INFO,
+	    "%.16s %.200s %d %ldus %s", r.method, r.path, r.resp.status,
+	    (long)((t1.tv_sec - t0.tv_sec) * 1000000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000), r.request_id);
+	resp_clear(&r);
+	json_object_put(r.json);
+	free(r.body);
+}
+
+/*
+ * Runs a worker on the listening socket fd until SIGTERM; never returns.
+ * Called in the child right after fork.
+ */
+void
+worker_run(int fd, const struct config *c)
+{
+	FCGX_Request	 fr;
+	struct rlimit	 rl = { 0, 0 };
+
+	signals();
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* No core dumps, no ptrace by others: raw secrets pass through. */
+	prctl(PR_SET_DUMPABLE, 0);
+	setrlimit(RLIMIT_CORE, &rl);
+	drop(c);
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, fd,
+	    FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_msg(LOG_ERR, "FastCGI initialisation failed");
+		exit(1);
+	}
+	db_init(c);
+	(void)db_connect();
+	while (!stopping) {
+		if (FCGX_Accept_r(&fr) < 0)
+			break;
+		alarm((unsigned)c->request_timeout);
+		handle(&fr, c);
+		FCGX_Finish_r(&fr);
+		alarm(0);
+	}
+	db_close();
+	exit(0);
+}
