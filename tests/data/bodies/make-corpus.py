@@ -196,13 +196,13 @@ for desc, raw in [
 ]:
     add("duplicate-key-" + desc, raw, J)
 
-# Valid JSON that is not a project: not an object.
+# Valid JSON that is not an object: API.md files it under invalid_json.
 for desc, raw in [
     ("empty-array", b"[]"), ("array-of-project", b'[{"name":"a"}]'),
     ("string", b'"a"'), ("number", b"1"), ("zero", b"0"),
     ("negative-float", b"-1.5"), ("true", b"true"), ("false", b"false"),
 ]:
-    add("top-level-" + desc, raw, V)
+    add("top-level-" + desc, raw, J)
 
 # Missing name.
 add("empty-object", b"{}", V)
