@@ -15,7 +15,7 @@
 
 #include "extern.h"
 
-enum ctype { C_STR, C_INT, C_LONG, C_MODE, C_BOOL, C_LEVEL };
+enum ctype { C_STR, C_PATH, C_INT, C_LONG, C_MODE, C_BOOL, C_LEVEL };
 
 struct option {
 	const char	*name;
@@ -38,7 +38,7 @@ static const struct option options[] = {
 	{ "db_password", C_STR, O(db_password), 0, 0, NULL },
 	{ "db_password_file", C_STR, O(db_password_file), 0, 0, NULL },
 	{ "db_name", C_STR, O(db_name), 0, 0, "latchkey" },
-	{ "base_path", C_STR, O(base_path), 0, 0, "" },
+	{ "base_path", C_PATH, O(base_path), 0, 0, "" },
 	{ "body_limit", C_LONG, O(body_limit), 1024, 16L << 20, "65536" },
 	{ "events_body_limit", C_LONG, O(events_body_limit), 1024, 64L << 20,
 	    "1048576" },
@@ -63,6 +63,13 @@ set(struct config *c, const struct option *o, const char *v, char *err,
 	long	 n;
 
 	switch (o->type) {
+	case C_PATH:
+		if (v[0] != '\0' && (v[0] != '/' || v[strlen(v) - 1] == '/')) {
+			snprintf(err, errlen, "%s must start with / and not "
+			    "end with /", o->name);
+			return -1;
+		}
+		/* FALLTHROUGH */
 	case C_STR:
 		free(*(char **)p);
 		if ((*(char **)p = strdup(v)) == NULL) {
@@ -210,12 +217,6 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 		n = sysconf(_SC_NPROCESSORS_ONLN);
 		c->workers = n > 0 ? (int)n : 1;
 	}
-	if (c->base_path[0] != '\0' && (c->base_path[0] != '/' ||
-	    c->base_path[strlen(c->base_path) - 1] == '/')) {
-		snprintf(err, errlen, "base_path must start with / and not "
-		    "end with /");
-		goto fail;
-	}
 	rc = 0;
 fail:
 	free(line);
@@ -235,7 +236,7 @@ config_free(struct config *c)
 	if (c->db_password != NULL)
 		explicit_bzero(c->db_password, strlen(c->db_password));
 	for (i = 0; i < OPTION__MAX; i++)
-		if (options[i].type == C_STR)
+		if (options[i].type == C_STR || options[i].type == C_PATH)
 			free(*(char **)((char *)c + options[i].off));
 	memset(c, 0, sizeof(*c));
 }

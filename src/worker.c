@@ -224,7 +224,7 @@ handle(FCGX_Request *fr, const struct config *c)
 	st = request_parse(&r, fr->envp, c);
 	if (st == 0)
 		st = router_match(&r, &rt, allow, sizeof(allow));
-	if (st == 0 && r.mbit == M_OPTIONS)
+	if ((st == 0 || st == 405) && r.mbit == M_OPTIONS)
 		cors(&r, allow, 1);
 	else if (st == 0) {
 		cors(&r, allow, 0);

@@ -1,0 +1,246 @@
+/*
+ * Organizations and management tokens: latchkeyctl (--json parsed), the
+ * schema's migrations, and bearer authentication through nginx.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "http.h"
+
+static struct json_object *
+parse(const char *s)
+{
+	struct json_tokener	*tok = json_tokener_new();
+	struct json_object	*o;
+
+	o = json_tokener_parse_ex(tok, s, (int)strlen(s));
+	json_tokener_free(tok);
+	cr_assert_not_null(o, "not JSON: %s", s);
+	return o;
+}
+
+/* A 401 with WWW-Authenticate, the contract's error body. */
+static void
+assert_401(struct hresp *r)
+{
+	char	 b[128];
+
+	t_error(r, 401, "unauthorized");
+	cr_assert_str_eq(t_header(r, "WWW-Authenticate", b, sizeof(b)),
+	    "Bearer realm=\"latchkey\"");
+}
+
+Test(orgs, migrate_twice_leaves_the_same_schema)
+{
+	char		*a, *b, *s1, *s2;
+	int		 st;
+	long long	 cols, idx;
+
+	s1 = t_ctl(&st, "migrate --status");
+	cr_assert_eq(st, 0, "%s", s1);
+	cols = t_count("SELECT COUNT(*) FROM information_schema.columns "
+	    "WHERE table_schema = ?", "latchkey");
+	idx = t_count("SELECT COUNT(*) FROM information_schema.statistics "
+	    "WHERE table_schema = ?", "latchkey");
+	a = t_ctl(&st, "--json migrate");
+	cr_assert_eq(st, 0, "%s", a);
+	b = t_ctl(&st, "--json migrate");
+	cr_assert_eq(st, 0, "%s", b);
+	cr_assert_str_eq(a, b);
+	cr_assert(strstr(a, "\"applied now\"") == NULL, "re-applied: %s", a);
+	s2 = t_ctl(&st, "migrate --status");
+	cr_assert_str_eq(s1, s2);
+	cr_assert_eq(t_count("SELECT COUNT(*) FROM information_schema.columns "
+	    "WHERE table_schema = ?", "latchkey"), cols);
+	cr_assert_eq(t_count("SELECT COUNT(*) FROM information_schema."
+	    "statistics WHERE table_schema = ?", "latchkey"), idx);
+	cr_assert_eq(t_count("SELECT COUNT(*) FROM schema_migrations WHERE "
+	    "name = ?", "001_initial.sql"), 1);
+	free(a);
+	free(b);
+	free(s1);
+	free(s2);
+}
+
+Test(orgs, org_create_prints_an_id_and_a_working_token_once)
+{
+	struct torg		 o;
+	struct json_object	*j, *e;
+	struct hresp		*r;
+	char			*out;
+	int			 st, found = 0;
+	size_t			 i;
+
+	t_org(&o);
+	cr_assert_eq(strncmp(o.id, "org_", 4), 0);
+	cr_assert_eq(strlen(o.token), 42);
+	cr_assert_eq(strncmp(o.token, "lko_", 4), 0);
+	r = t_http("GET", "/projects", o.auth, NULL, NULL, 0);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	t_free(r);
+	out = t_ctl(&st, "--json org list");
+	cr_assert_eq(st, 0);
+	j = parse(out);
+	cr_assert(json_object_is_type(j, json_type_array));
+	for (i = 0; i < json_object_array_length(j); i++) {
+		e = json_object_array_get_idx(j, i);
+		if (strcmp(t_str(e, "id"), o.id) == 0)
+			found = 1;
+	}
+	cr_assert(found, "org list lacks %s", o.id);
+	cr_assert(strstr(out, "lko_") == NULL, "org list shows a token");
+	json_object_put(j);
+	free(out);
+}
+
+Test(orgs, tokens_are_created_listed_and_revoked_through_the_cli)
+{
+	struct torg		 o;
+	struct json_object	*j, *t;
+	struct hresp		*r;
+	char			*out, auth[160], tok[64], id[64];
+	int			 st;
+
+	t_org(&o);
+	out = t_ctl(&st, "--json token create %s --name deploy", o.id);
+	cr_assert_eq(st, 0, "%s", out);
+	j = parse(out);
+	snprintf(tok, sizeof(tok), "%s", t_str(j, "token"));
+	snprintf(id, sizeof(id), "%s", t_str(j, "id"));
+	t_secret(tok);
+	cr_assert_str_eq(t_str(j, "name"), "deploy");
+	cr_assert_str_eq(t_str(j, "orgId"), o.id);
+	cr_assert_eq(strncmp(t_str(j, "prefix"), tok, 12), 0);
+	json_object_put(j);
+	free(out);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+
+	r = t_http("GET", "/projects", auth, NULL, NULL, 0);
+	cr_assert_eq(r->status, 200);
+	t_free(r);
+
+	out = t_ctl(&st, "--json token list %s", o.id);
+	cr_assert_eq(st, 0, "%s", out);
+	j = parse(out);
+	cr_assert_eq(json_object_array_length(j), 2);
+	t = json_object_array_get_idx(j, 0);	/* newest first */
+	cr_assert_str_eq(t_str(t, "id"), id);
+	cr_assert_not_null(t_str(t, "lastUsedAt"), "use not recorded");
+	cr_assert_null(t_str(t, "revokedAt"));
+	cr_assert(strstr(out, tok) == NULL, "token list shows the token");
+	json_object_put(j);
+	free(out);
+
+	out = t_ctl(&st, "--json token revoke %s", id);
+	cr_assert_eq(st, 0, "%s", out);
+	free(out);
+	r = t_http("GET", "/projects", auth, NULL, NULL, 0);
+	assert_401(r);
+	t_free(r);
+	/* The first token still works. */
+	r = t_http("GET", "/projects", o.auth, NULL, NULL, 0);
+	cr_assert_eq(r->status, 200);
+	t_free(r);
+	out = t_ctl(&st, "token revoke %s", id);
+	cr_assert_eq(st, 1, "second revoke: %s", out);
+	free(out);
+}
+
+Test(orgs, the_cli_fails_with_status_1_and_one_line_for_unknown_ids)
+{
+	char	*out;
+	int	 st;
+
+	out = t_ctl(&st, "token create org_AAAAAAAAAAAAAAAAAAAAAA 2>&1");
+	cr_assert_eq(st, 1);
+	cr_assert_str_eq(out, "latchkeyctl: unknown organization: "
+	    "org_AAAAAAAAAAAAAAAAAAAAAA\n");
+	free(out);
+	out = t_ctl(&st, "org delete nonsense 2>&1");
+	cr_assert_eq(st, 1);
+	cr_assert_str_eq(out, "latchkeyctl: unknown organization: "
+	    "nonsense\n");
+	free(out);
+}
+
+Test(orgs, org_delete_refuses_while_projects_exist_unless_forced)
+{
+	struct torg	 o;
+	char		*out, prj[64];
+	int		 st;
+
+	t_org(&o);
+	t_project(&o, "Keep me", prj, NULL);
+	out = t_ctl(&st, "org delete %s 2>&1", o.id);
+	cr_assert_eq(st, 1, "%s", out);
+	free(out);
+	cr_assert_eq(t_count("SELECT COUNT(*) FROM projects WHERE id = ?",
+	    prj), 1);
+	out = t_ctl(&st, "--json org delete %s --force", o.id);
+	cr_assert_eq(st, 0, "%s", out);
+	free(out);
+	cr_assert_eq(t_count("SELECT COUNT(*) FROM projects WHERE id = ?",
+	    prj), 0);
+	cr_assert_eq(t_count("SELECT COUNT(*) FROM org_tokens WHERE "
+	    "org_id = ?", o.id), 0);
+}
+
+Test(orgs, bad_credentials_are_401_with_www_authenticate)
+{
+	struct torg	 o;
+	char		 bad[160], prj[64], key[64];
+	const char	*cases[8];
+	size_t		 i, n = 0;
+	struct hresp	*r;
+
+	t_org(&o);
+	t_project(&o, "p", prj, key);
+	cases[n++] = NULL;					/* none */
+	cases[n++] = "Authorization: Bearer";
+	cases[n++] = "Authorization: Basic dXNlcjpwYXNz";
+	cases[n++] = "Authorization: Bearer lko_short";
+	snprintf(bad, sizeof(bad), "%s", o.auth);
+	bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'A' ? 'B' : 'A';
+	cases[n++] = bad;					/* checksum */
+	/* A well-formed token with a valid checksum that was never issued. */
+	cases[n++] = "Authorization: Bearer "
+	    "lko_0123456789ABCDEFGHIJKLMNOPQRSTUV1ggZdL";
+	for (i = 0; i < n; i++) {
+		r = t_http("GET", "/projects", cases[i], NULL, NULL, 0);
+		assert_401(r);
+		t_free(r);
+	}
+	/* An API key is not a management token. */
+	snprintf(bad, sizeof(bad), "Authorization: Bearer %s", key);
+	r = t_http("GET", "/projects", bad, NULL, NULL, 0);
+	assert_401(r);
+	t_free(r);
+	/* And a management token is not an API key. */
+	r = t_http("GET", "/verify", o.auth, NULL, NULL, 0);
+	assert_401(r);
+	t_free(r);
+}
+
+Test(orgs, a_token_of_one_organization_never_sees_another)
+{
+	struct torg	 a, b;
+	char		 pa[64], pb[64], path[128];
+	struct hresp	*r;
+
+	t_org(&a);
+	t_org(&b);
+	t_project(&a, "A's", pa, NULL);
+	t_project(&b, "B's", pb, NULL);
+	r = t_http("GET", "/projects", a.auth, NULL, NULL, 0);
+	cr_assert_eq(r->status, 200);
+	cr_assert(strstr(r->body, pa) != NULL);
+	cr_assert(strstr(r->body, pb) == NULL, "B's project in A's list");
+	t_free(r);
+	snprintf(path, sizeof(path), "/projects/%s", pb);
+	r = t_http("GET", path, a.auth, NULL, NULL, 0);
+	t_error(r, 404, "not_found");
+	t_free(r);
+}

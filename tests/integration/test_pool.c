@@ -1,0 +1,150 @@
+/*
+ * The process pool and the database under faults, through nginx: healthz
+ * follows the database, SIGHUP under load refuses nothing, a killed worker
+ * is replaced, SIGTERM leaves no process behind. Run one test at a time.
+ */
+#include <sys/wait.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "http.h"
+
+static pid_t
+master_pid(void)
+{
+	char	 path[1024];
+	FILE	*f;
+	int	 pid = 0;
+
+	snprintf(path, sizeof(path), "%s/latchkeyd.pid",
+	    t_env("LATCHKEY_STATE"));
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return (pid_t)pid;
+}
+
+/* The pids of the master's children, up to max; returns how many. */
+static int
+workers(pid_t master, pid_t *out, int max)
+{
+	char	 cmd[128];
+	FILE	*p;
+	int	 n = 0, pid;
+
+	snprintf(cmd, sizeof(cmd), "pgrep -P %d", (int)master);
+	cr_assert_not_null(p = popen(cmd, "r"));
+	while (n < max && fscanf(p, "%d", &pid) == 1)
+		out[n++] = pid;
+	pclose(p);
+	return n;
+}
+
+Test(pool, healthz_is_503_while_the_database_is_down_and_200_after)
+{
+	pid_t		 before = master_pid();
+	struct hresp	*r;
+	char		 b[64];
+	long long	 t0;
+
+	cr_assert_eq(t_stack("db-stop"), 0);
+	r = t_http("GET", "/healthz", NULL, NULL, NULL, 0);
+	cr_assert_eq(r->status, 503, "%s", r->body);
+	cr_assert_str_eq(t_str(r->json, "status"), "unavailable");
+	cr_assert_str_eq(t_header(r, "Retry-After", b, sizeof(b)), "1");
+	t_free(r);
+	cr_assert_eq(t_stack("db-start"), 0);
+	t0 = t_now_us();
+	cr_assert(t_wait_healthy(5), "no 200 within 5 s of the restart");
+	printf("pool: healthz back %lld ms after the database\n",
+	    (t_now_us() - t0) / 1000);
+	cr_assert_eq(master_pid(), before, "latchkeyd was restarted");
+}
+
+Test(pool, sighup_under_a_request_stream_refuses_nothing)
+{
+	pid_t		 kid;
+	int		 st, i, fd[2];
+	long		 counts[2] = { 0, 0 };
+
+	cr_assert_eq(pipe(fd), 0);
+	if ((kid = fork()) == 0) {
+		long long	 end = t_now_us() + 3000000;
+		long		 ok = 0, bad = 0;
+		struct hresp	*r;
+
+		close(fd[0]);
+		while (t_now_us() < end) {
+			r = t_http("GET", "/healthz", NULL, NULL, NULL, 0);
+			if (r->status == 200)
+				ok++;
+			else
+				bad++;
+			t_free(r);
+		}
+		counts[0] = ok;
+		counts[1] = bad;
+		(void)!write(fd[1], counts, sizeof(counts));
+		_exit(0);
+	}
+	close(fd[1]);
+	for (i = 0; i < 5; i++) {
+		usleep(400000);
+		cr_assert_eq(t_stack("reload"), 0);
+	}
+	cr_assert_eq(read(fd[0], counts, sizeof(counts)),
+	    (ssize_t)sizeof(counts));
+	waitpid(kid, &st, 0);
+	printf("pool: %ld requests during 5 reloads, %ld failed\n",
+	    counts[0] + counts[1], counts[1]);
+	cr_assert_gt(counts[0], 100);
+	cr_assert_eq(counts[1], 0);
+}
+
+Test(pool, a_killed_worker_is_replaced_within_a_second)
+{
+	pid_t		 m = master_pid(), w[64], after[64];
+	int		 n, i, k;
+	long long	 t0;
+
+	n = workers(m, w, 64);
+	cr_assert_geq(n, 1);
+	cr_assert_eq(kill(w[0], SIGKILL), 0);
+	t0 = t_now_us();
+	for (i = 0; i < 100; i++) {
+		usleep(10000);
+		k = workers(m, after, 64);
+		if (k == n && after[0] != w[0] && after[k - 1] != w[0])
+			break;
+	}
+	printf("pool: worker replaced in %lld ms\n",
+	    (t_now_us() - t0) / 1000);
+	cr_assert_lt(i, 100, "no replacement within 1 s");
+	cr_assert(t_wait_healthy(2));
+}
+
+Test(pool, sigterm_stops_every_process_and_a_restart_serves_again)
+{
+	pid_t	 m = master_pid(), w[64];
+	int	 n, i;
+
+	n = workers(m, w, 64);
+	cr_assert_geq(n, 1);
+	cr_assert_eq(kill(m, SIGTERM), 0);
+	for (i = 0; i < 100 && kill(m, 0) == 0; i++)
+		usleep(50000);
+	cr_assert_neq(kill(m, 0), 0, "master still running after 5 s");
+	for (i = 0; i < n; i++)
+		cr_assert_neq(kill(w[i], 0), 0, "worker %d left behind",
+		    (int)w[i]);
+	cr_assert_eq(t_stack("lk-restart"), 0);
+	cr_assert(t_wait_healthy(5));
+}

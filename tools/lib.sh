@@ -1,0 +1,53 @@
+# Shared by tools/run-local and tools/run-tests (sourced, not run).
+
+# Installs the packages of tools/deps (and any given) that are missing,
+# without letting their maintainer scripts start the machine's services.
+install_deps() {
+	local missing=() p
+	for p in $(grep -v '^#' "$SRC/tools/deps") "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		    missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "missing Debian packages; install them with:" >&2
+		echo "  sudo apt-get update && sudo apt-get install ${missing[*]}" >&2
+		exit 1
+	fi
+	echo "installing: ${missing[*]}" >&2
+	# policy-rc.d 101: packages may not start services (MariaDB, nginx).
+	local made=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		made=1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 &&
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    --no-install-recommends "${missing[@]}" >&2
+	local rc=$?
+	[ -n "$made" ] && rm -f /usr/sbin/policy-rc.d
+	[ $rc -eq 0 ] || exit $rc
+}
+
+# Configures and builds in directory $1 with configure flags $2...
+build() {
+	local dir=$1
+	shift
+	[ -x "$SRC/configure" ] || (cd "$SRC" && autoreconf -fi >/dev/null)
+	mkdir -p "$dir"
+	if [ ! -f "$dir/Makefile" ]; then
+		(cd "$dir" && "$SRC/configure" -q "$@") || exit 1
+	fi
+	make -s -C "$dir" -j"$(nproc)" all >/dev/null &&
+	    make -s -C "$dir" -j"$(nproc)" check TESTS= >/dev/null || exit 1
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 20000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+	done
+}
