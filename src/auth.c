@@ -92,7 +92,8 @@ auth_key(struct request *r)
 	explicit_bzero(key, sizeof(key));
 	if (rc != 0)
 		return unauthorized(r);
-	rc = store_keys_verify(hash, r->key_id, r->project_id, r->environment);
+	rc = store_keys_verify(hash, r->key_id, r->project_id, r->environment,
+	    &r->key_stale);
 	if (rc == 1)
 		return unauthorized(r);
 	if (rc != DB_OK) {

@@ -6,6 +6,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -97,9 +99,12 @@ set(struct config *c, const struct option *o, const char *v, char *err,
 		n = strtol(v, &end, o->type == C_MODE ? 8 : 10);
 		if (errno || end == v || *end != '\0' || !isdigit((unsigned
 		    char)v[0]) || n < o->min || n > o->max) {
-			snprintf(err, errlen, "%s must be %s %ld to %ld",
-			    o->name, o->type == C_MODE ? "an octal mode" :
-			    "a number", o->min, o->max);
+			if (o->type == C_MODE)
+				snprintf(err, errlen, "%s must be an octal "
+				    "mode %lo to %lo", o->name, o->min, o->max);
+			else
+				snprintf(err, errlen, "%s must be a number "
+				    "%ld to %ld", o->name, o->min, o->max);
 			return -1;
 		}
 		if (o->type == C_LONG)
@@ -211,6 +216,11 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	if (c->db_password_file != NULL && c->db_password != NULL) {
+		snprintf(err, errlen, "%s: set db_password or "
+		    "db_password_file, not both", path ? path : "config");
+		goto fail;
+	}
 	if (c->db_password_file != NULL && read_password(c, err, errlen) == -1)
 		goto fail;
 	if (c->workers == 0) {
@@ -239,6 +249,29 @@ config_free(struct config *c)
 		if (options[i].type == C_STR || options[i].type == C_PATH)
 			free(*(char **)((char *)c + options[i].off));
 	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Checks what only the running system can tell: the user and group exist,
+ * and workers will not run as root unless allowed. 0, or -1 and err.
+ */
+int
+config_check(const struct config *c, char *err, size_t errlen)
+{
+	if (getuid() == 0 && c->user == NULL && !c->allow_root) {
+		snprintf(err, errlen, "refusing to run workers as root: set "
+		    "user (or allow_root = yes)");
+		return -1;
+	}
+	if (c->user != NULL && getpwnam(c->user) == NULL) {
+		snprintf(err, errlen, "unknown user %s", c->user);
+		return -1;
+	}
+	if (c->group != NULL && getgrnam(c->group) == NULL) {
+		snprintf(err, errlen, "unknown group %s", c->group);
+		return -1;
+	}
+	return 0;
 }
 
 /* Returns 1 when origin is listed in cors_origins, else 0. */

@@ -32,6 +32,7 @@ static int		 lost;		/* the connection broke this request */
 static int		 unsafe;	/* a write was sent this request */
 static char		 where[300];
 static char		 lasterr[256];
+static unsigned int	 lasterrno;
 
 /* Remembers the settings for db_connect; no connection yet. */
 int
@@ -44,6 +45,13 @@ db_init(const struct config *c)
 		snprintf(where, sizeof(where), "%s:%d", c->db_host != NULL ?
 		    c->db_host : "localhost", c->db_port ? c->db_port : 3306);
 	return 0;
+}
+
+/* The server's number for the last database error. */
+unsigned int
+db_last_errno(void)
+{
+	return lasterrno;
 }
 
 /* The text of the last database error, for messages. */
@@ -91,6 +99,7 @@ static int
 fail(unsigned int e, const char *msg)
 {
 	strlcpy(lasterr, msg, sizeof(lasterr));
+	lasterrno = e;
 	if (is_gone(e)) {
 		log_msg(LOG_WARNING, "database %s: %s", where, msg);
 		db_close();
@@ -124,7 +133,8 @@ db_connect(void)
 	    "NO_ENGINE_SUBSTITUTION'");
 	if (mysql_real_connect(conn, conf->db_socket ? NULL : conf->db_host,
 	    conf->db_user, conf->db_password, conf->db_name,
-	    (unsigned int)conf->db_port, conf->db_socket, 0) == NULL) {
+	    (unsigned int)conf->db_port, conf->db_socket,
+	    CLIENT_FOUND_ROWS) == NULL) {
 		strlcpy(lasterr, mysql_error(conn), sizeof(lasterr));
 		log_msg(LOG_WARNING, "cannot connect to the database at %s: "
 		    "%s", where, lasterr);

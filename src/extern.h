@@ -84,12 +84,14 @@ struct config {
 
 int	 config_load(struct config *, const char *, char *, size_t);
 void	 config_free(struct config *);
+int	 config_check(const struct config *, char *, size_t);
 int	 config_cors_allowed(const struct config *, const char *);
 
 /* log.c */
 int	 log_open(const char *, int);
 void	 log_close(void);
 int	 log_level_parse(const char *);
+void	 log_raw(const char *, size_t);
 void	 log_msg(int, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 
@@ -151,6 +153,7 @@ void	 db_rollback(void);
 const char *db_where(void);
 int	 db_query_text(const char *);
 const char *db_last_error(void);
+unsigned int db_last_errno(void);
 
 
 /* store-*.c: rows as the API shows them */
@@ -218,7 +221,9 @@ int	 store_keys_list(const char *, const char *, int,
 int	 store_keys_create(const char *, const char *, const char *, size_t,
 	    int, struct newsecret *, struct apikey *);
 int	 store_keys_revoke(const char *, const char *);
-int	 store_keys_verify(const unsigned char *, char *, char *, char *);
+int	 store_keys_verify(const unsigned char *, char *, char *, char *,
+	    int *);
+void	 store_keys_touch(const char *);
 
 /* store-events.c */
 int	 store_events_insert(const char *, const char *,
@@ -262,6 +267,7 @@ struct request {
 	char		 project_id[ID_LEN + 1]; /* set by auth_key */
 	char		 key_id[ID_LEN + 1];
 	char		 environment[16];
+	int		 key_stale;	/* key's last use is over a minute old */
 	const struct config *conf;
 	struct json_object *json;	/* the parsed body */
 	struct response	 resp;

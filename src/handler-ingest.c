@@ -16,6 +16,8 @@ handler_verify(struct request *r)
 	resp_header(r, "X-Latchkey-Environment", r->environment);
 	resp_header(r, "X-Latchkey-Key-Id", r->key_id);
 	resp_empty(r, 204);
+	if (r->key_stale)
+		store_keys_touch(r->key_id);
 }
 
 /* POST /events: one event object or an array of up to 1000, all or none. */
@@ -61,4 +63,6 @@ handler_events(struct request *r)
 	o = json_object_new_object();
 	json_object_object_add(o, "accepted", json_object_new_int64((int64_t)n));
 	resp_json(r, 202, o);
+	if (r->key_stale)
+		store_keys_touch(r->key_id);
 }

@@ -81,7 +81,7 @@ run_file(const char *path)
 	int	 rc = 0;
 
 	if ((f = fopen(path, "r")) == NULL)
-		return die(strerror(errno), path);
+		return die(path, strerror(errno));
 	while (rc == 0 && getline(&line, &cap, f) != -1) {
 		if (strncmp(line, "--", 2) == 0)
 			continue;
@@ -130,7 +130,7 @@ migrate(const char *dir, int status)
 
 	if ((n = scandir(dir, &d, is_sql, alphasort)) < 0) {
 		json_object_put(arr);
-		return die(strerror(errno), dir);
+		return die(dir, strerror(errno));
 	}
 	for (i = 0; i < n; i++) {
 		struct db_arg	 a[] = { ARG_INT(atoi(d[i]->d_name)) };
@@ -141,7 +141,8 @@ migrate(const char *dir, int status)
 		if (rc != 0)
 			continue;
 		v = db_exec(sql_applied, a, 1, c, 1);
-		if (v == DB_GONE) {
+		if (v != DB_OK && (v == DB_GONE ||
+		    db_last_errno() != 1146 /* ER_NO_SUCH_TABLE */)) {
 			rc = db_die(v);
 			continue;
 		}

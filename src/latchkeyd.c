@@ -125,7 +125,7 @@ listen_tcp(const char *spec)
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	hints.ai_flags = AI_NUMERICSERV;
 	if ((e = getaddrinfo(host, port, &hints, &res)) != 0) {
 		fprintf(stderr, "latchkeyd: listen %s: %s\n", spec,
 		    gai_strerror(e));
@@ -193,13 +193,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "latchkeyd: %s\n", err);
 		return 1;
 	}
-	if (getuid() == 0 && c.user == NULL && !c.allow_root) {
-		fprintf(stderr, "latchkeyd: refusing to run workers as root: "
-		    "set user = ... (or allow_root = yes) in %s\n", path);
-		return 1;
-	}
-	if (c.user != NULL && getpwnam(c.user) == NULL) {
-		fprintf(stderr, "latchkeyd: unknown user %s\n", c.user);
+	if (config_check(&c, err, sizeof(err)) == -1) {
+		fprintf(stderr, "latchkeyd: %s: %s\n", path, err);
 		return 1;
 	}
 	if (test) {
@@ -216,7 +211,7 @@ main(int argc, char *argv[])
 	fd = sock[0] == '/' ? listen_unix(&c, sock) : listen_tcp(sock);
 	if (fd == -1)
 		return 1;
-	if (!fg && daemon(0, strcmp(c.log, "stderr") == 0) == -1) {
+	if (!fg && daemon(1, strcmp(c.log, "stderr") == 0) == -1) {
 		fprintf(stderr, "latchkeyd: daemon: %s\n", strerror(errno));
 		return 1;
 	}

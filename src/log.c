@@ -42,16 +42,17 @@ log_open(const char *dest, int level)
 {
 	int	 fd;
 
+	fd = STDERR_FILENO;
+	if (strcmp(dest, "syslog") != 0 && strcmp(dest, "stderr") != 0 &&
+	    (fd = open(dest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0640)) == -1)
+		return -1;
+	log_close();
 	log_max = level;
+	log_fd = fd;
 	if (strcmp(dest, "syslog") == 0) {
 		openlog("latchkeyd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 		log_syslog = 1;
-	} else if (strcmp(dest, "stderr") != 0) {
-		fd = open(dest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-		if (fd == -1)
-			return -1;
-		log_close();
-		log_fd = fd;
 	}
 	return 0;
 }
@@ -66,6 +67,13 @@ log_close(void)
 		closelog();
 	log_fd = STDERR_FILENO;
 	log_syslog = 0;
+}
+
+/* Writes msg as it is to the log file or stderr: async-signal-safe. */
+void
+log_raw(const char *msg, size_t len)
+{
+	(void)!write(log_fd, msg, len);
 }
 
 /* Logs one line at priority prio; one write(2), so lines never interleave. */

@@ -27,7 +27,12 @@ struct slot {
 };
 
 static struct slot	 slots[SLOTS_MAX];
-static pid_t		 retired[SLOTS_MAX * 4];
+/* Workers told to finish and exit, killed if they outlive their deadline. */
+static struct {
+	pid_t		 pid;
+	long long	 deadline;	/* ms, monotonic */
+} retired[SLOTS_MAX * 4];
+#define RETIRED__MAX (sizeof(retired) / sizeof(retired[0]))
 static int		 nslots;
 
 static long long
@@ -55,18 +60,42 @@ spawn(struct slot *s, int fd, const struct config *c)
 	s->started = now_ms();
 }
 
+/* Tells pid to finish its request and exit; it is killed after secs. */
 static void
-retire(pid_t pid)
+retire(pid_t pid, int secs)
 {
 	size_t	 i;
 
-	for (i = 0; i < sizeof(retired) / sizeof(retired[0]); i++)
-		if (retired[i] == 0) {
-			retired[i] = pid;
+	for (i = 0; i < RETIRED__MAX; i++)
+		if (retired[i].pid == 0) {
+			retired[i].pid = pid;
+			retired[i].deadline = now_ms() + secs * 1000LL;
 			kill(pid, SIGTERM);
 			return;
 		}
 	kill(pid, SIGKILL);
+}
+
+/* Kills retired workers past their deadline; returns the next deadline. */
+static long long
+overdue(long long next)
+{
+	size_t		 i;
+	long long	 t = now_ms();
+
+	for (i = 0; i < RETIRED__MAX; i++) {
+		if (retired[i].pid == 0)
+			continue;
+		if (retired[i].deadline <= t) {
+			log_msg(LOG_WARNING, "worker %d still busy after "
+			    "shutdown_timeout; killing it",
+			    (int)retired[i].pid);
+			kill(retired[i].pid, SIGKILL);
+			retired[i].deadline = t + 1000;
+		} else if (retired[i].deadline < next)
+			next = retired[i].deadline;
+	}
+	return next;
 }
 
 /* Notes the death of pid; a slot's worker that died young backs off. */
@@ -77,9 +106,9 @@ reaped(pid_t pid, int status)
 	long long	 t = now_ms(), wait;
 	struct slot	*s;
 
-	for (i = 0; i < sizeof(retired) / sizeof(retired[0]); i++)
-		if (retired[i] == pid) {
-			retired[i] = 0;
+	for (i = 0; i < RETIRED__MAX; i++)
+		if (retired[i].pid == pid) {
+			retired[i].pid = 0;
 			return;
 		}
 	for (i = 0; i < (size_t)nslots; i++) {
@@ -91,8 +120,8 @@ reaped(pid_t pid, int status)
 			s->fails++;
 		else
 			s->fails = 0;
-		wait = s->fails == 0 ? 0 : 100LL << (s->fails < 6 ?
-		    s->fails - 1 : 5);
+		wait = s->fails == 0 ? 0 : 100LL << (s->fails < 7 ?
+		    s->fails - 1 : 6);
 		if (wait > BACKOFF_MAX_MS)
 			wait = BACKOFF_MAX_MS;
 		s->next = t + wait;
@@ -116,8 +145,8 @@ children(void)
 
 	for (i = 0; i < (size_t)nslots; i++)
 		n += slots[i].pid != 0;
-	for (i = 0; i < sizeof(retired) / sizeof(retired[0]); i++)
-		n += retired[i] != 0;
+	for (i = 0; i < RETIRED__MAX; i++)
+		n += retired[i].pid != 0;
 	return n;
 }
 
@@ -137,27 +166,18 @@ stop(const struct config *c)
 {
 	sigset_t	 set;
 	struct timespec	 ts = { 0, 100 * 1000000 };
-	long long	 deadline = now_ms() + c->shutdown_timeout * 1000LL;
 	size_t		 i;
 
 	for (i = 0; i < (size_t)nslots; i++)
 		if (slots[i].pid != 0)
-			retire(slots[i].pid);
+			retire(slots[i].pid, c->shutdown_timeout);
 	nslots = 0;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
-	while (children() > 0 && now_ms() < deadline) {
+	while (children() > 0) {
 		sigtimedwait(&set, NULL, &ts);
 		reap_all();
-	}
-	if (children() > 0) {
-		log_msg(LOG_WARNING, "%d workers still busy after %d s; "
-		    "killing them", children(), c->shutdown_timeout);
-		for (i = 0; i < sizeof(retired) / sizeof(retired[0]); i++)
-			if (retired[i] != 0)
-				kill(retired[i], SIGKILL);
-		while (children() > 0 && waitpid(-1, NULL, 0) > 0)
-			reap_all();
+		overdue(0);
 	}
 }
 
@@ -171,7 +191,8 @@ reload(struct config *c, const char *path, int fd)
 	pid_t		 old[SLOTS_MAX];
 	int		 nold = nslots;
 
-	if (config_load(&n, path, err, sizeof(err)) == -1) {
+	if (config_load(&n, path, err, sizeof(err)) == -1 ||
+	    config_check(&n, err, sizeof(err)) == -1) {
 		log_msg(LOG_ERR, "reload refused, keeping the running "
 		    "config: %s", err);
 		return;
@@ -191,7 +212,7 @@ reload(struct config *c, const char *path, int fd)
 		spawn(&slots[i], fd, c);
 	for (i = 0; i < (size_t)nold; i++)
 		if (old[i] != 0)
-			retire(old[i]);
+			retire(old[i], c->shutdown_timeout);
 	log_msg(LOG_NOTICE, "reloaded %s: %d workers", path, nslots);
 }
 
@@ -228,6 +249,10 @@ master_run(int fd, struct config *c, const char *path)
 			else if (slots[i].next < next)
 				next = slots[i].next;
 		}
+		next = overdue(next);
+		t = now_ms();
+		if (next < t)
+			next = t;
 		ts.tv_sec = (next - t) / 1000;
 		ts.tv_nsec = (long)((next - t) % 1000) * 1000000;
 		sig = sigtimedwait(&set, &si, &ts);

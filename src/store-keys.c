@@ -153,12 +153,12 @@ store_keys_revoke(const char *org, const char *id)
 
 /*
  * Looks up the live key with SHA-256 hash: writes its id, project and the
- * project's environment (16 bytes). DB_OK, 1 when there is none, a db_rc.
- * Records the use at most once a minute; a failure to record is only
- * logged, the key stays good.
+ * project's environment (16 bytes), and sets *stale when its last use was
+ * recorded over a minute ago. DB_OK, 1 when there is none, a db_rc.
  */
 int
-store_keys_verify(const unsigned char *hash, char *id, char *prj, char *env)
+store_keys_verify(const unsigned char *hash, char *id, char *prj, char *env,
+    int *stale)
 {
 	struct db_arg	 a[] = { ARG_STR(hash, SECRET_HASH) };
 	struct db_col	 c[] = { { DB_STR, id, ID_LEN + 1, 0, 0, 0 },
@@ -170,10 +170,18 @@ store_keys_verify(const unsigned char *hash, char *id, char *prj, char *env)
 		return rc;
 	if ((rc = db_fetch()) != 1)
 		return rc == 0 ? 1 : DB_ERR;
-	if (c[3].num) {
-		struct db_arg	 t[] = { ARG_CSTR(id) };
-
-		(void)db_exec(stmts[STMT_TOUCH], t, NARG(t), NULL, 0);
-	}
+	*stale = c[3].num != 0;
 	return DB_OK;
+}
+
+/*
+ * Records a successful use of key id, unless one was recorded in the last
+ * minute. A failure only costs the record: the caller's answer stands.
+ */
+void
+store_keys_touch(const char *id)
+{
+	struct db_arg	 t[] = { ARG_CSTR(id) };
+
+	(void)db_exec(stmts[STMT_TOUCH], t, NARG(t), NULL, 0);
 }

@@ -36,11 +36,11 @@ on_term(int sig)
 static void
 on_alarm(int sig)
 {
-	static const char msg[] = "latchkeyd: request deadline passed; "
+	static const char msg[] = "latchkeyd: request_timeout passed; "
 	    "worker exits\n";
 
 	(void)sig;
-	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	log_raw(msg, sizeof(msg) - 1);
 	_exit(3);
 }
 
@@ -178,8 +178,8 @@ take_body(struct request *r, const struct route *rt, FCGX_Stream *in)
 		    "the limit", NULL);
 		return -1;
 	default:
-		resp_error(r, 400, "invalid_json", "body is shorter than "
-		    "Content-Length", NULL);
+		resp_error(r, 400, "invalid_json", "body length does not "
+		    "match Content-Length", NULL);
 		return -1;
 	}
 }
