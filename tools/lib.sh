@@ -43,11 +43,18 @@ build() {
 	    make -s -C "$dir" -j"$(nproc)" check TESTS= >/dev/null || exit 1
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on.
+# A TCP port on 127.0.0.1 that nothing listens on and that this script
+# has not handed out before (call it directly, not in $(...), so the list
+# is kept): sets PORT.
+PORTS_GIVEN=" "
 free_port() {
 	local p
 	while :; do
 		p=$((20000 + RANDOM % 20000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+		case $PORTS_GIVEN in *" $p "*) continue ;; esac
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+		PORTS_GIVEN="$PORTS_GIVEN$p "
+		PORT=$p
+		return
 	done
 }

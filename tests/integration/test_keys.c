@@ -513,3 +513,27 @@ Test(keys, the_auth_request_recipe_guards_the_upstream, .init = setup)
 	kill(up, SIGKILL);
 	waitpid(up, NULL, 0);
 }
+
+static long long
+executed(void)
+{
+	return t_count("SELECT VARIABLE_VALUE FROM information_schema."
+	    "GLOBAL_STATUS WHERE VARIABLE_NAME = ?", "COM_STMT_EXECUTE");
+}
+
+Test(keys, a_key_with_a_bad_checksum_costs_no_database_query, .init = setup)
+{
+	char		 bad[64];
+	long long	 before, after;
+	int		 i;
+
+	snprintf(bad, sizeof(bad), "%s", key);
+	bad[10] = bad[10] == 'A' ? 'B' : 'A';
+	before = executed();
+	for (i = 0; i < 20; i++)
+		cr_assert_eq(verify(bad), 401);
+	after = executed();
+	cr_assert_eq(after - before, 1, "%lld statements", after - before);
+	cr_assert_eq(verify(key), 204);
+	cr_assert_gt(executed() - after, 1);
+}

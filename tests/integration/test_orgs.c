@@ -244,3 +244,38 @@ Test(orgs, a_token_of_one_organization_never_sees_another)
 	t_error(r, 404, "not_found");
 	t_free(r);
 }
+
+/* Prepared statements the server has executed so far, all clients. */
+static long long
+executed(void)
+{
+	return t_count("SELECT VARIABLE_VALUE FROM information_schema."
+	    "GLOBAL_STATUS WHERE VARIABLE_NAME = ?", "COM_STMT_EXECUTE");
+}
+
+Test(orgs, a_bad_checksum_costs_no_database_query)
+{
+	struct torg	 o;
+	char		 bad[160];
+	long long	 before, after;
+	struct hresp	*r;
+	int		 i;
+
+	t_org(&o);
+	snprintf(bad, sizeof(bad), "%s", o.auth);
+	bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'A' ? 'B' : 'A';
+	before = executed();
+	for (i = 0; i < 20; i++) {
+		r = t_http("GET", "/projects", bad, NULL, NULL, 0);
+		cr_assert_eq(r->status, 401);
+		t_free(r);
+	}
+	after = executed();
+	/* The only statement in between is the second executed(). */
+	cr_assert_eq(after - before, 1, "%lld statements", after - before);
+	/* The control: a good token does reach the database. */
+	r = t_http("GET", "/projects", o.auth, NULL, NULL, 0);
+	cr_assert_eq(r->status, 200);
+	t_free(r);
+	cr_assert_gt(executed() - after, 1);
+}
