@@ -31,12 +31,33 @@ auth_bearer(const char *hdr, const char *prefix, char *out)
 	return 0;
 }
 
-static int
-unauthorized(struct request *r)
+/* Answers 401 unauthorized with WWW-Authenticate; returns -1. */
+int
+auth_fail(struct request *r)
 {
 	resp_error(r, 401, "unauthorized", "missing or invalid credentials",
 	    NULL);
 	return -1;
+}
+
+/*
+ * Checks the form and checksum of a management token, with no database
+ * work, and keeps its hash in r->token_hash for a fused read. Returns 0,
+ * or -1 with the 401 set.
+ */
+int
+auth_token(struct request *r)
+{
+	char	 tok[SECRET_MAX + 1];
+	int	 rc;
+
+	if (auth_bearer(r->authorization, TOKEN_PREFIX, tok) == -1)
+		return auth_fail(r);
+	rc = secret_check(tok, strlen(tok), TOKEN_PREFIX);
+	if (rc == 0)
+		secret_hash(tok, strlen(tok), r->token_hash);
+	explicit_bzero(tok, sizeof(tok));
+	return rc == 0 ? 0 : auth_fail(r);
 }
 
 /*
@@ -46,20 +67,12 @@ unauthorized(struct request *r)
 int
 auth_org(struct request *r)
 {
-	char		 tok[SECRET_MAX + 1];
-	unsigned char	 hash[SECRET_HASH];
-	int		 rc;
+	int	 rc;
 
-	if (auth_bearer(r->authorization, TOKEN_PREFIX, tok) == -1)
-		return unauthorized(r);
-	rc = secret_check(tok, strlen(tok), TOKEN_PREFIX);
-	if (rc == 0)
-		secret_hash(tok, strlen(tok), hash);
-	explicit_bzero(tok, sizeof(tok));
-	if (rc != 0)
-		return unauthorized(r);
-	if ((rc = store_orgs_auth(hash, r->org_id)) == 1)
-		return unauthorized(r);
+	if (auth_token(r) != 0)
+		return -1;
+	if ((rc = store_orgs_auth(r->token_hash, r->org_id)) == 1)
+		return auth_fail(r);
 	if (rc != DB_OK) {
 		resp_db_error(r, rc);
 		return -1;
@@ -81,9 +94,9 @@ auth_key(struct request *r)
 
 	if (r->authorization != NULL) {
 		if (auth_bearer(r->authorization, KEY_PREFIX, key) == -1)
-			return unauthorized(r);
+			return auth_fail(r);
 	} else if (r->api_key == NULL || strlen(r->api_key) > SECRET_MAX)
-		return unauthorized(r);
+		return auth_fail(r);
 	else
 		strlcpy(key, r->api_key, sizeof(key));
 	rc = secret_check(key, strlen(key), KEY_PREFIX);
@@ -91,11 +104,11 @@ auth_key(struct request *r)
 		secret_hash(key, strlen(key), hash);
 	explicit_bzero(key, sizeof(key));
 	if (rc != 0)
-		return unauthorized(r);
+		return auth_fail(r);
 	rc = store_keys_verify(hash, r->key_id, r->project_id, r->environment,
 	    &r->key_stale);
 	if (rc == 1)
-		return unauthorized(r);
+		return auth_fail(r);
 	if (rc != DB_OK) {
 		resp_db_error(r, rc);
 		return -1;

@@ -193,8 +193,25 @@ struct org {
 	long long	 projects;
 };
 
+/*
+ * A management token checked inside the read it guards (one round trip):
+ * the store fills found (a live token has the hash), its id, and stale
+ * (its last use was recorded over a minute ago).
+ */
+struct tokauth {
+	const unsigned char *hash;
+	int		 found;
+	int		 stale;
+	char		 tok[ID_LEN + 1];
+};
+#define STORE_UNAUTH	(-5)	/* no live token: 401 */
+#define TOKEN_COLS	"t.id, t.last_used_at IS NULL OR " \
+	"t.last_used_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE"
+
 /* store-orgs.c */
 int	 store_orgs_auth(const unsigned char *, char *);
+void	 store_orgs_seen(struct tokauth *, struct db_col *);
+int	 store_orgs_done(struct tokauth *, int);
 int	 store_orgs_create(const char *, struct org *, struct newsecret *);
 int	 store_orgs_list(void (*)(void *, const struct org *), void *);
 int	 store_orgs_get(const char *, struct org *);
@@ -206,9 +223,9 @@ int	 store_tokens_list(const char *,
 int	 store_tokens_revoke(const char *);
 
 /* store-projects.c */
-int	 store_projects_list(const char *, const char *, const char *, int,
-	    void (*)(void *, const struct project *), void *);
-int	 store_projects_get(const char *, const char *, struct project *);
+int	 store_projects_list(struct tokauth *, const char *, const char *,
+	    int, void (*)(void *, const struct project *), void *);
+int	 store_projects_get(struct tokauth *, const char *, struct project *);
 int	 store_projects_create(const char *, const char *, size_t,
 	    const char *, struct project *, struct newsecret *);
 int	 store_projects_update(const char *, const char *, const char *,
@@ -216,7 +233,7 @@ int	 store_projects_update(const char *, const char *, const char *,
 int	 store_projects_delete(const char *, const char *);
 
 /* store-keys.c */
-int	 store_keys_list(const char *, const char *, int,
+int	 store_keys_list(struct tokauth *, const char *, int,
 	    void (*)(void *, const struct apikey *), void *);
 int	 store_keys_create(const char *, const char *, const char *, size_t,
 	    int, struct newsecret *, struct apikey *);
@@ -264,6 +281,7 @@ struct request {
 	size_t		 body_len;
 	char		 param[2][ID_LEN + 2]; /* path captures, "" if too long */
 	char		 org_id[ID_LEN + 1];	/* set by auth_org */
+	unsigned char	 token_hash[SECRET_HASH]; /* set by auth_token */
 	char		 project_id[ID_LEN + 1]; /* set by auth_key */
 	char		 key_id[ID_LEN + 1];
 	char		 environment[16];
@@ -303,6 +321,7 @@ enum route_flag {
 	R_BODY = 0x04,		/* JSON body, body_limit */
 	R_EVENTS = 0x08,	/* JSON body, events_body_limit */
 	R_OPTBODY = 0x10,	/* the body may be left out */
+	R_TOKEN = 0x20,		/* token checked by the handler's read */
 };
 
 struct route {
@@ -317,6 +336,8 @@ int	 router_match(struct request *, const struct route **, char *,
 	    size_t);
 
 /* auth.c */
+int	 auth_token(struct request *);
+int	 auth_fail(struct request *);
 int	 auth_org(struct request *);
 int	 auth_key(struct request *);
 int	 auth_bearer(const char *, const char *, char *);

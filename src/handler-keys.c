@@ -47,6 +47,7 @@ void
 handler_keys_list(struct request *r)
 {
 	struct json_object	*data, *o;
+	struct tokauth		 ta = { r->token_hash, 0, 0, "" };
 	char			 buf[16];
 	int			 rc, revoked = 0;
 
@@ -58,15 +59,13 @@ handler_keys_list(struct request *r)
 		return;
 	}
 	revoked = rc == 1 && strcmp(buf, "true") == 0;
-	if (secret_id_valid(r->param[0], "prj_") != 0) {
-		resp_not_found(r);
-		return;
-	}
 	data = json_object_new_array();
-	rc = store_keys_list(r->org_id, r->param[0], revoked, list_add, data);
+	rc = store_keys_list(&ta, r->param[0], revoked, list_add, data);
 	if (rc < 0) {
 		json_object_put(data);
-		if (rc == -4)
+		if (rc == STORE_UNAUTH)
+			auth_fail(r);
+		else if (rc == -4)
 			resp_not_found(r);
 		else
 			resp_db_error(r, rc);

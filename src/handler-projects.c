@@ -115,6 +115,7 @@ handler_projects_list(struct request *r)
 	char		 buf[128], time[TIME_LEN + 1], id[ID_LEN + 1];
 	char		 next[CURSOR_TIME + ID_LEN + 1];
 	struct page	 pg;
+	struct tokauth	 ta = { NULL, 0, 0, "" };
 	struct json_object *o;
 	int		 rc, have_cursor;
 
@@ -133,11 +134,15 @@ handler_projects_list(struct request *r)
 		return;
 	}
 	pg.data = json_object_new_array();
-	rc = store_projects_list(r->org_id, have_cursor ? time : NULL,
+	ta.hash = r->token_hash;
+	rc = store_projects_list(&ta, have_cursor ? time : NULL,
 	    have_cursor ? id : NULL, pg.limit + 1, page_add, &pg);
 	if (rc < 0) {
 		json_object_put(pg.data);
-		resp_db_error(r, rc);
+		if (rc == STORE_UNAUTH)
+			auth_fail(r);
+		else
+			resp_db_error(r, rc);
 		return;
 	}
 	o = json_object_new_object();
@@ -190,13 +195,13 @@ void
 handler_projects_get(struct request *r)
 {
 	struct project	 p;
+	struct tokauth	 ta = { r->token_hash, 0, 0, "" };
 	int		 rc;
 
-	if (secret_id_valid(r->param[0], "prj_") != 0) {
-		resp_not_found(r);
-		return;
-	}
-	if ((rc = store_projects_get(r->org_id, r->param[0], &p)) == 1)
+	/* A malformed id still needs a good token to earn its 404. */
+	if ((rc = store_projects_get(&ta, r->param[0], &p)) == STORE_UNAUTH)
+		auth_fail(r);
+	else if (rc == 1 || secret_id_valid(r->param[0], "prj_") != 0)
 		resp_not_found(r);
 	else if (rc != DB_OK)
 		resp_db_error(r, rc);

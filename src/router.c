@@ -8,13 +8,13 @@
 #include "extern.h"
 
 static const struct route routes[] = {
-	{ M_GET, "/projects", handler_projects_list, R_ORG },
+	{ M_GET, "/projects", handler_projects_list, R_TOKEN },
 	{ M_POST, "/projects", handler_projects_create, R_ORG | R_BODY },
-	{ M_GET, "/projects/:", handler_projects_get, R_ORG },
+	{ M_GET, "/projects/:", handler_projects_get, R_TOKEN },
 	{ M_PATCH | M_PUT, "/projects/:", handler_projects_update,
 	    R_ORG | R_BODY },
 	{ M_DELETE, "/projects/:", handler_projects_delete, R_ORG },
-	{ M_GET, "/projects/:/api-keys", handler_keys_list, R_ORG },
+	{ M_GET, "/projects/:/api-keys", handler_keys_list, R_TOKEN },
 	{ M_POST, "/projects/:/api-keys", handler_keys_create,
 	    R_ORG | R_BODY | R_OPTBODY },
 	{ M_DELETE, "/api-keys/:", handler_keys_delete, R_ORG },

@@ -19,11 +19,17 @@ enum stmt {
 };
 
 static const char *const stmts[STMT__MAX] = {
-	/* One row with NULL key columns: the project exists, no keys. */
+	/*
+	 * Fused with the token check: no row, no live token; NULL project
+	 * columns, no such project of the organization; NULL key columns,
+	 * the project has no keys.
+	 */
 	[STMT_LIST] = "SELECT k.id, p.id, k.name, k.prefix, k.created_at, "
-	    "k.last_used_at, k.revoked_at FROM projects p LEFT JOIN api_keys k "
-	    "ON k.project_id = p.id AND (k.revoked_at IS NULL OR ?) "
-	    "WHERE p.id = ? AND p.org_id = ? "
+	    "k.last_used_at, k.revoked_at, " TOKEN_COLS " FROM org_tokens t "
+	    "LEFT JOIN projects p ON p.org_id = t.org_id AND p.id = ? "
+	    "LEFT JOIN api_keys k ON k.project_id = p.id AND "
+	    "(k.revoked_at IS NULL OR ?) "
+	    "WHERE t.hash = ? AND t.revoked_at IS NULL "
 	    "ORDER BY k.created_at DESC, k.id DESC",
 	[STMT_LOCK_PROJECT] = "SELECT id FROM projects WHERE id = ? AND "
 	    "org_id = ? FOR UPDATE",
@@ -45,35 +51,39 @@ static const char *const stmts[STMT__MAX] = {
 };
 
 /*
- * Calls cb for each key of project prj of org, newest first, revoked ones
- * only when revoked is set. Returns the count, -4 when the project is not
- * the organization's, or a db_rc.
+ * Calls cb for each key of project prj of the organization of token ta,
+ * newest first, revoked ones only when revoked is set. Returns the count,
+ * -4 when the project is not the organization's, STORE_UNAUTH, a db_rc.
  */
 int
-store_keys_list(const char *org, const char *prj, int revoked,
+store_keys_list(struct tokauth *ta, const char *prj, int revoked,
     void (*cb)(void *, const struct apikey *), void *arg)
 {
 	struct apikey	 k;
-	struct db_arg	 a[] = { ARG_INT(revoked != 0), ARG_CSTR(prj),
-	    ARG_CSTR(org) };
+	char		 tok[ID_LEN + 1];
+	struct db_arg	 a[] = { ARG_CSTR(prj), ARG_INT(revoked != 0),
+	    ARG_STR(ta->hash, SECRET_HASH) };
 	struct db_col	 c[] = { COL_STR(k.id), COL_STR(k.owner),
 	    COL_STR(k.name), COL_STR(k.prefix), COL_TIME(k.created),
-	    COL_TIME(k.last_used), COL_TIME(k.revoked) };
-	int		 rc, rows = 0, n = 0;
+	    COL_TIME(k.last_used), COL_TIME(k.revoked), COL_STR(tok), COL_INT };
+	int		 rc, project = 0, n = 0;
 
 	if ((rc = db_exec(stmts[STMT_LIST], a, NARG(a), c, NARG(c))) != 0)
 		return rc;
 	while ((rc = db_fetch()) == 1) {
-		rows++;
+		store_orgs_seen(ta, &c[7]);
+		if (c[1].null)
+			continue;
+		project = 1;
 		if (c[0].null)
 			continue;
 		k.has_name = !c[2].null;
 		cb(arg, &k);
 		n++;
 	}
-	if (rc < 0)
-		return DB_ERR;
-	return rows == 0 ? -4 : n;
+	if ((rc = store_orgs_done(ta, rc < 0 ? DB_ERR : n)) < 0)
+		return rc;
+	return project ? n : -4;
 }
 
 /*

@@ -67,6 +67,38 @@ store_orgs_auth(const unsigned char *hash, char *org)
 	return DB_OK;
 }
 
+/*
+ * Notes, from a fused read's trailing TOKEN_COLS columns c[0] and c[1],
+ * that the token was found (the first row is enough).
+ */
+void
+store_orgs_seen(struct tokauth *ta, struct db_col *c)
+{
+	if (ta->found)
+		return;
+	ta->found = 1;
+	ta->stale = c[1].num != 0;
+	strlcpy(ta->tok, c[0].buf, sizeof(ta->tok));
+}
+
+/*
+ * Ends a fused read that returned rc: STORE_UNAUTH when no live token was
+ * found, else rc; records the token's use at most once a minute.
+ */
+int
+store_orgs_done(struct tokauth *ta, int rc)
+{
+	struct db_arg	 t[] = { ARG_CSTR(ta->tok) };
+
+	if (rc < 0)
+		return rc;
+	if (!ta->found)
+		return STORE_UNAUTH;
+	if (ta->stale)
+		(void)db_exec(stmts[STMT_TOUCH], t, NARG(t), NULL, 0);
+	return rc;
+}
+
 static int
 token_insert(const char *org, const char *name, struct newsecret *ns,
     const char *now)

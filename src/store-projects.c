@@ -9,6 +9,7 @@
 enum stmt {
 	STMT_LIST_FIRST,
 	STMT_LIST_AFTER,
+	STMT_GET_TOKEN,
 	STMT_GET,
 	STMT_INSERT,
 	STMT_KEY_INSERT,
@@ -18,13 +19,29 @@ enum stmt {
 };
 
 #define COLS "id, name, environment, created_at, updated_at"
-#define ORDER " ORDER BY created_at DESC, id DESC LIMIT ?"
+#define PCOLS "p.id, p.name, p.environment, p.created_at, p.updated_at"
+/*
+ * The reads are fused with the token check: the token's row (by its unique
+ * hash) joined with the organization's projects. A get uses a LEFT JOIN
+ * (no row: no live token; NULL project columns: no project); a list uses
+ * an inner join, so that the index gives the order and the LIMIT, and
+ * checks the token alone only when the page comes back empty.
+ */
+#define FROM_TOKEN " FROM org_tokens t JOIN projects p ON " \
+	"p.org_id = t.org_id"
+#define FROM_TOKEN_LEFT " FROM org_tokens t LEFT JOIN projects p ON " \
+	"p.org_id = t.org_id"
+#define WHERE_TOKEN " WHERE t.hash = ? AND t.revoked_at IS NULL"
+#define ORDER " ORDER BY p.created_at DESC, p.id DESC LIMIT ?"
 
 static const char *const stmts[STMT__MAX] = {
-	[STMT_LIST_FIRST] = "SELECT " COLS " FROM projects WHERE org_id = ?"
-	    ORDER,
-	[STMT_LIST_AFTER] = "SELECT " COLS " FROM projects WHERE org_id = ? "
-	    "AND (created_at < ? OR (created_at = ? AND id < ?))" ORDER,
+	[STMT_LIST_FIRST] = "SELECT " PCOLS ", " TOKEN_COLS FROM_TOKEN
+	    WHERE_TOKEN ORDER,
+	[STMT_LIST_AFTER] = "SELECT " PCOLS ", " TOKEN_COLS FROM_TOKEN
+	    " AND (p.created_at < ? OR (p.created_at = ? AND p.id < ?))"
+	    WHERE_TOKEN ORDER,
+	[STMT_GET_TOKEN] = "SELECT " PCOLS ", " TOKEN_COLS FROM_TOKEN_LEFT
+	    " AND p.id = ?" WHERE_TOKEN,
 	[STMT_GET] = "SELECT " COLS " FROM projects WHERE id = ? AND "
 	    "org_id = ?",
 	[STMT_INSERT] = "INSERT INTO projects (id, org_id, name, environment, "
@@ -37,18 +54,29 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_DELETE] = "DELETE FROM projects WHERE id = ? AND org_id = ?",
 };
 
+/*
+ * Runs s and calls cb for each project row. With ta, the statement is a
+ * fused one whose two last columns are TOKEN_COLS. Count or a db_rc.
+ */
 static int
-rows(enum stmt s, const struct db_arg *a, size_t na,
+rows(enum stmt s, const struct db_arg *a, size_t na, struct tokauth *ta,
     void (*cb)(void *, const struct project *), void *arg)
 {
 	struct project	 p;
+	char		 tok[ID_LEN + 1];
 	struct db_col	 c[] = { COL_STR(p.id), COL_STR(p.name),
-	    COL_STR(p.environment), COL_TIME(p.created), COL_TIME(p.updated) };
+	    COL_STR(p.environment), COL_TIME(p.created), COL_TIME(p.updated),
+	    COL_STR(tok), COL_INT };
 	int		 rc, n = 0;
 
-	if ((rc = db_exec(stmts[s], a, na, c, NARG(c))) != 0)
+	if ((rc = db_exec(stmts[s], a, na, c, ta ? 7 : 5)) != 0)
 		return rc;
 	while ((rc = db_fetch()) == 1) {
+		if (ta != NULL) {
+			store_orgs_seen(ta, &c[5]);
+			if (c[0].null)
+				continue;
+		}
 		cb(arg, &p);
 		n++;
 	}
@@ -56,22 +84,33 @@ rows(enum stmt s, const struct db_arg *a, size_t na,
 }
 
 /*
- * Calls cb for up to limit projects of org, newest first, after the one
- * created at time (SQL DATETIME text) with id, or from the start when
- * time is NULL. Returns the count or a db_rc.
+ * Calls cb for up to limit projects of the organization of token ta,
+ * newest first, after the one created at time (SQL DATETIME text) with
+ * id, or from the start when time is NULL. Returns the count,
+ * STORE_UNAUTH, or a db_rc.
  */
 int
-store_projects_list(const char *org, const char *time, const char *id,
+store_projects_list(struct tokauth *ta, const char *time, const char *id,
     int limit, void (*cb)(void *, const struct project *), void *arg)
 {
-	struct db_arg	 first[] = { ARG_CSTR(org), ARG_INT(limit) };
-	struct db_arg	 after[] = { ARG_CSTR(org), ARG_CSTR(time ? time : ""),
-	    ARG_CSTR(time ? time : ""), ARG_CSTR(id ? id : ""),
+	struct db_arg	 first[] = { ARG_STR(ta->hash, SECRET_HASH),
 	    ARG_INT(limit) };
+	struct db_arg	 after[] = { ARG_CSTR(time ? time : ""),
+	    ARG_CSTR(time ? time : ""), ARG_CSTR(id ? id : ""),
+	    ARG_STR(ta->hash, SECRET_HASH), ARG_INT(limit) };
+	int		 rc;
+
+	char		 org[ID_LEN + 1];
 
 	if (time == NULL)
-		return rows(STMT_LIST_FIRST, first, NARG(first), cb, arg);
-	return rows(STMT_LIST_AFTER, after, NARG(after), cb, arg);
+		rc = rows(STMT_LIST_FIRST, first, NARG(first), ta, cb, arg);
+	else
+		rc = rows(STMT_LIST_AFTER, after, NARG(after), ta, cb, arg);
+	if (rc != 0)
+		return store_orgs_done(ta, rc);
+	/* An empty page: is it the token, or are there no projects? */
+	rc = store_orgs_auth(ta->hash, org);
+	return rc == 1 ? STORE_UNAUTH : rc;
 }
 
 static void
@@ -80,15 +119,19 @@ copy(void *arg, const struct project *p)
 	memcpy(arg, p, sizeof(*p));
 }
 
-/* Fills p with project id of org. DB_OK, 1 when not found, or a db_rc. */
+/*
+ * Fills p with project id of the organization of token ta. DB_OK, 1 when
+ * not found, STORE_UNAUTH, or a db_rc.
+ */
 int
-store_projects_get(const char *org, const char *id, struct project *p)
+store_projects_get(struct tokauth *ta, const char *id, struct project *p)
 {
-	struct db_arg	 a[] = { ARG_CSTR(id), ARG_CSTR(org) };
+	struct db_arg	 a[] = { ARG_CSTR(id), ARG_STR(ta->hash, SECRET_HASH) };
 	int		 rc;
 
-	rc = rows(STMT_GET, a, NARG(a), copy, p);
-	return rc == 0 ? 1 : rc > 0 ? DB_OK : rc;
+	rc = store_orgs_done(ta, rows(STMT_GET_TOKEN, a, NARG(a), ta, copy,
+	    p));
+	return rc == 0 ? 1 : rc == 1 ? DB_OK : rc;
 }
 
 /*
@@ -153,9 +196,12 @@ store_projects_update(const char *org, const char *id, const char *name,
 		a[1].type = DB_NULL;
 	if ((rc = db_exec(stmts[STMT_UPDATE], a, NARG(a), NULL, 0)) != 0)
 		return rc;
+	struct db_arg	 g[] = { ARG_CSTR(id), ARG_CSTR(org) };
+
 	if (db_affected() == 0)
 		return 1;
-	return store_projects_get(org, id, p);
+	rc = rows(STMT_GET, g, NARG(g), NULL, copy, p);
+	return rc == 0 ? 1 : rc > 0 ? DB_OK : rc;
 }
 
 /*

@@ -134,6 +134,8 @@ dispatch(struct request *r, const struct route *rt)
 
 	if ((rt->flags & R_ORG) && auth_org(r) != 0)
 		return;
+	if ((rt->flags & R_TOKEN) && auth_token(r) != 0)
+		return;
 	if ((rt->flags & R_KEY) && auth_key(r) != 0)
 		return;
 	if (r->body != NULL && r->json == NULL &&

@@ -101,7 +101,8 @@ Test(orgs, tokens_are_created_listed_and_revoked_through_the_cli)
 	struct torg		 o;
 	struct json_object	*j, *t;
 	struct hresp		*r;
-	char			*out, auth[160], tok[64], id[64];
+	char			*out, auth[160], tok[64], id[64], prj[64];
+	char			 path[160];
 	int			 st;
 
 	t_org(&o);
@@ -138,6 +139,19 @@ Test(orgs, tokens_are_created_listed_and_revoked_through_the_cli)
 	cr_assert_eq(st, 0, "%s", out);
 	free(out);
 	r = t_http("GET", "/projects", auth, NULL, NULL, 0);
+	assert_401(r);
+	t_free(r);
+	/* Every read that checks the token inside its query says so too. */
+	t_project(&o, "seen", prj, NULL);
+	snprintf(path, sizeof(path), "/projects/%s", prj);
+	r = t_http("GET", path, auth, NULL, NULL, 0);
+	assert_401(r);
+	t_free(r);
+	snprintf(path, sizeof(path), "/projects/%s/api-keys", prj);
+	r = t_http("GET", path, auth, NULL, NULL, 0);
+	assert_401(r);
+	t_free(r);
+	r = t_http("POST", path, auth, NULL, NULL, 0);
 	assert_401(r);
 	t_free(r);
 	/* The first token still works. */
