@@ -1,0 +1,2 @@
+/* Raw FastCGI client for tests (placeholder). */
+#include "fcgi.h"

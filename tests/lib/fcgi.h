@@ -1,0 +1,1 @@
+/* Raw FastCGI client for tests: see fcgi.c. */
