@@ -1,0 +1,165 @@
+/*
+ * libFuzzer harness for query strings: request_query for the parameters
+ * the handlers read, into buffers of 1 byte to 4 KiB, checked against a
+ * plain restatement of its contract; then the values through the handlers'
+ * own parsers.  parse_limit, parse_cursor and make_cursor are static in
+ * handler-projects.c, so that file is compiled into this one (the copy in
+ * liblatchkey.a is then never linked).
+ */
+#include "handler-projects.c"
+
+#include <stdint.h>
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+static const char *const names[] = { "limit", "cursor", "includeRevoked" };
+static const size_t lens[] = { 1, 2, 5, 16, 44, 128, 4096 };
+
+static void
+fail(const char *what, const char *q)
+{
+	fprintf(stderr, "fuzz_query: invariant broken: %s (query \"%s\")\n",
+	    what, q);
+	abort();
+}
+
+/*
+ * What request_query must answer: 0 when no "&"-separated part has the
+ * key name (the text before its first "="), -1 when two have it or the
+ * value does not fit len bytes with its NUL, else 1 and the value.
+ */
+static int
+ref_query(const char *q, const char *name, size_t len, const char **val,
+    size_t *vlen)
+{
+	const char	*eq;
+	size_t		 n, k, count = 0;
+
+	for (;;) {
+		n = strcspn(q, "&");
+		eq = memchr(q, '=', n);
+		k = eq != NULL ? (size_t)(eq - q) : n;
+		if (k == strlen(name) && memcmp(q, name, k) == 0 &&
+		    count++ == 0) {
+			*val = eq != NULL ? eq + 1 : "";
+			*vlen = eq != NULL ? n - k - 1 : 0;
+		}
+		if (q[n] == '\0')
+			break;
+		q += n + 1;
+	}
+	if (count == 0)
+		return 0;
+	return count > 1 || *vlen >= len ? -1 : 1;
+}
+
+static void
+check_query(const char *q, const char *name, size_t len)
+{
+	const char	*val = NULL;
+	char		*buf;
+	size_t		 vlen = 0;
+	int		 rc, want;
+
+	/* Exactly len bytes, so ASan sees a write past them. */
+	if ((buf = malloc(len)) == NULL)
+		abort();
+	rc = request_query(q, name, buf, len);
+	want = ref_query(q, name, len, &val, &vlen);
+	if (rc != want) {
+		fprintf(stderr, "fuzz_query: %s in %zu bytes: %d, expected "
+		    "%d\n", name, len, rc, want);
+		fail("request_query answered other than its contract says", q);
+	}
+	if (rc == 1) {
+		if (strnlen(buf, len) == len)
+			fail("a value found does not fit its buffer", q);
+		if (strchr(buf, '&') != NULL)
+			fail("a value found holds '&'", q);
+		if (strlen(buf) != vlen || memcmp(buf, val, vlen) != 0)
+			fail("a value found is not the one in the query", q);
+	}
+	free(buf);
+}
+
+/* 1 when s is what parse_limit must take: "1" to "100", plain decimal. */
+static int
+ref_limit(const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return n >= 1 && n <= 3 && s[0] != '0' &&
+	    strspn(s, "0123456789") == n && atoi(s) <= 100;
+}
+
+/* The limit and cursor of GET /projects, as handler_projects_list reads. */
+static void
+check_page(const char *q)
+{
+	char	 buf[128], time[TIME_LEN + 1], id[ID_LEN + 1];
+	char	 api[TIME_LEN + 1], next[CURSOR_TIME + ID_LEN + 1];
+	size_t	 i;
+	int	 v;
+
+	if (request_query(q, "limit", buf, sizeof(buf)) == 1) {
+		v = parse_limit(buf);
+		if (v != (ref_limit(buf) ? atoi(buf) : -1))
+			fail("parse_limit disagrees with its contract", q);
+	}
+	if (request_query(q, "cursor", buf, sizeof(buf)) != 1 ||
+	    parse_cursor(buf, time, id) != 0)
+		return;
+	if (strlen(buf) != CURSOR_TIME + ID_LEN ||
+	    strspn(buf, "0123456789") != CURSOR_TIME ||
+	    strcmp(id, buf + CURSOR_TIME) != 0 ||
+	    secret_id_valid(id, "prj_") != 0)
+		fail("parse_cursor took a cursor of the wrong shape", q);
+	if (strlen(time) != 23)
+		fail("parse_cursor made a time of the wrong length", q);
+	for (i = 0; i < 23; i++)
+		if ((i == 4 || i == 7) ? time[i] != '-' :
+		    i == 10 ? time[i] != ' ' :
+		    (i == 13 || i == 16) ? time[i] != ':' :
+		    i == 19 ? time[i] != '.' :
+		    (time[i] < '0' || time[i] > '9'))
+			fail("parse_cursor made a time not DATETIME(3)", q);
+	/* The cursor made from that row is the cursor given. */
+	memcpy(api, time, 23);
+	api[10] = 'T';
+	api[23] = 'Z';
+	api[24] = '\0';
+	make_cursor(next, api, id);
+	if (strcmp(next, buf) != 0)
+		fail("make_cursor does not give back the cursor parsed", q);
+}
+
+/* includeRevoked, as handler_keys_list reads it. */
+static void
+check_revoked(const char *q)
+{
+	char	 buf[16];
+	int	 rc;
+
+	rc = request_query(q, "includeRevoked", buf, sizeof(buf));
+	if (rc == 1 && strlen(buf) >= sizeof(buf))
+		fail("includeRevoked overflows the handler's buffer", q);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char	*q;
+	size_t	 i, j;
+
+	if ((q = malloc(size + 1)) == NULL)
+		abort();
+	memcpy(q, data, size);
+	q[size] = '\0';
+	for (i = 0; i < NELEM(names); i++)
+		for (j = 0; j < NELEM(lens); j++)
+			check_query(q, names[i], lens[j]);
+	check_page(q);
+	check_revoked(q);
+	free(q);
+	return 0;
+}
