@@ -92,6 +92,7 @@ int	 log_open(const char *, int);
 void	 log_close(void);
 int	 log_level_parse(const char *);
 void	 log_raw(const char *, size_t);
+void	 log_forked(void);
 void	 log_msg(int, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 

@@ -215,6 +215,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "latchkeyd: daemon: %s\n", strerror(errno));
 		return 1;
 	}
+	log_forked();
 	if (c.pidfile != NULL && write_pidfile(c.pidfile) == -1)
 		return 1;
 	rc = master_run(fd, &c, path);

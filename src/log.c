@@ -20,6 +20,7 @@ static const char *const levels[] = {
 static int	 log_fd = STDERR_FILENO;
 static int	 log_syslog;
 static int	 log_max = LOG_INFO;
+static pid_t	 log_pid;		/* 0: not known yet */
 
 /* Returns the syslog priority named by s, or -1. */
 int
@@ -69,6 +70,13 @@ log_close(void)
 	log_syslog = 0;
 }
 
+/* Notes a new process (after fork) for the pid in each line. */
+void
+log_forked(void)
+{
+	log_pid = getpid();
+}
+
 /* Writes msg as it is to the log file or stderr: async-signal-safe. */
 void
 log_raw(const char *msg, size_t len)
@@ -88,6 +96,8 @@ log_msg(int prio, const char *fmt, ...)
 
 	if (prio > log_max)
 		return;
+	if (log_pid == 0)
+		log_pid = getpid();
 	va_start(ap, fmt);
 	if (log_syslog) {
 		vsyslog(prio, fmt, ap);
@@ -99,7 +109,7 @@ log_msg(int prio, const char *fmt, ...)
 	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ "
 	    "latchkeyd[%d] %s: ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 	    tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-	    (int)getpid(), levels[prio]);
+	    (int)log_pid, levels[prio]);
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
 	if (m < 0)

@@ -54,8 +54,10 @@ spawn(struct slot *s, int fd, const struct config *c)
 		s->next = now_ms() + 1000;
 		return;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		log_forked();
 		worker_run(fd, c);
+	}
 	s->pid = pid;
 	s->started = now_ms();
 }

@@ -69,6 +69,40 @@ request_id(struct request *r, const char *given)
 	r->request_id[20] = '\0';
 }
 
+/* The parameters a request is made of, found in one pass over envp. */
+enum param {
+	P_METHOD, P_CTYPE, P_AUTH, P_APIKEY, P_ORIGIN, P_RID, P_QUERY, P_URI,
+	P_SCRIPT, P_PATHINFO, P_LENGTH, P__MAX
+};
+
+static const char *const param_names[P__MAX] = {
+	"REQUEST_METHOD", "CONTENT_TYPE", "HTTP_AUTHORIZATION",
+	"HTTP_X_API_KEY", "HTTP_ORIGIN", "HTTP_X_REQUEST_ID", "QUERY_STRING",
+	"REQUEST_URI", "SCRIPT_NAME", "PATH_INFO", "CONTENT_LENGTH"
+};
+
+/* Sets v[i] to the first value of param_names[i] in envp, or NULL. */
+static void
+params(char **envp, const char **v)
+{
+	size_t	 n, i;
+
+	for (i = 0; i < P__MAX; i++)
+		v[i] = NULL;
+	for (; envp != NULL && *envp != NULL; envp++) {
+		n = strcspn(*envp, "=");
+		if ((*envp)[n] != '=')
+			continue;
+		for (i = 0; i < P__MAX; i++)
+			if (v[i] == NULL && param_names[i][0] == (*envp)[0] &&
+			    strncmp(param_names[i], *envp, n) == 0 &&
+			    param_names[i][n] == '\0') {
+				v[i] = *envp + n + 1;
+				break;
+			}
+	}
+}
+
 /*
  * Fills r from the FastCGI parameters. Returns 0, or the HTTP status to
  * answer at once: 400 for a bad CONTENT_LENGTH, 404 for a path outside
@@ -78,35 +112,31 @@ request_id(struct request *r, const char *given)
 int
 request_parse(struct request *r, char **envp, const struct config *c)
 {
-	const char	*uri, *cl, *sn, *pi;
+	const char	*v[P__MAX], *uri, *cl, *sn, *pi;
 	size_t		 n, bl;
 
 	memset(r, 0, sizeof(*r));
+	params(envp, v);
 	r->conf = c;
-	r->method = request_env(envp, "REQUEST_METHOD");
-	if (r->method == NULL)
-		r->method = "GET";
+	r->method = v[P_METHOD] != NULL ? v[P_METHOD] : "GET";
 	r->mbit = router_method(r->method);
-	r->content_type = request_env(envp, "CONTENT_TYPE");
-	r->authorization = request_env(envp, "HTTP_AUTHORIZATION");
-	r->api_key = request_env(envp, "HTTP_X_API_KEY");
-	r->origin = request_env(envp, "HTTP_ORIGIN");
-	request_id(r, request_env(envp, "HTTP_X_REQUEST_ID"));
-	r->query = request_env(envp, "QUERY_STRING");
-	if (r->query == NULL)
-		r->query = "";
+	r->content_type = v[P_CTYPE];
+	r->authorization = v[P_AUTH];
+	r->api_key = v[P_APIKEY];
+	r->origin = v[P_ORIGIN];
+	request_id(r, v[P_RID]);
+	r->query = v[P_QUERY] != NULL ? v[P_QUERY] : "";
 	r->content_length = -1;
-	r->resp.status = 0;
 
-	if ((uri = request_env(envp, "REQUEST_URI")) != NULL) {
+	if ((uri = v[P_URI]) != NULL) {
 		n = strcspn(uri, "?#");
 		if (n >= sizeof(r->path))
 			return 404;
 		memcpy(r->path, uri, n);
 		r->path[n] = '\0';
 	} else {
-		sn = request_env(envp, "SCRIPT_NAME");
-		pi = request_env(envp, "PATH_INFO");
+		sn = v[P_SCRIPT];
+		pi = v[P_PATHINFO];
 		if (strlcpy(r->path, sn ? sn : "", sizeof(r->path)) >=
 		    sizeof(r->path) || strlcat(r->path, pi ? pi : "",
 		    sizeof(r->path)) >= sizeof(r->path))
@@ -119,7 +149,7 @@ request_parse(struct request *r, char **envp, const struct config *c)
 		memmove(r->path, r->path + bl, strlen(r->path + bl) + 1);
 	}
 
-	if ((cl = request_env(envp, "CONTENT_LENGTH")) != NULL &&
+	if ((cl = v[P_LENGTH]) != NULL &&
 	    *cl != '\0' && (r->content_length = parse_length(cl)) < 0) {
 		/* Too many digits to be a body we would take: 413. */
 		if (strspn(cl, "0123456789") == strlen(cl))

@@ -72,8 +72,8 @@ match(const char *pat, const char *path, struct request *r)
 
 /*
  * Finds the route for r's method and path. Returns 0 and *out, or 404, or
- * 405 with the allowed methods written to allow (also filled for 0, for
- * OPTIONS and CORS).
+ * 405 with the allowed methods written to allow (an OPTIONS request is
+ * always a 405 here: the worker answers it as a CORS preflight).
  */
 int
 router_match(struct request *r, const struct route **out, char *allow,
@@ -93,18 +93,20 @@ router_match(struct request *r, const struct route **out, char *allow,
 			*out = &routes[i];
 	}
 	allow[0] = '\0';
+	if (!found || *out != NULL)
+		goto done;
 	for (j = 0; j < sizeof(methods) / sizeof(methods[0]); j++)
 		if (all & (1u << j)) {
 			if (allow[0] != '\0')
 				strlcat(allow, ", ", len);
 			strlcat(allow, methods[j], len);
 		}
+done:
 	if (!found)
 		return 404;
-	if (*out == NULL) {
-		/* Captures may come from a later route; match again. */
+	if (*out == NULL)
 		return 405;
-	}
+	/* Captures may come from a later route; match again. */
 	match((*out)->pattern, r->path, r);
 	return 0;
 }
