@@ -148,3 +148,51 @@ Test(pool, sigterm_stops_every_process_and_a_restart_serves_again)
 	cr_assert_eq(t_stack("lk-restart"), 0);
 	cr_assert(t_wait_healthy(5));
 }
+
+/*
+ * A worker that dies at start every time (FCGX_InitRequest aborts, through
+ * an LD_PRELOAD made here) must not make the master fork in a storm: it
+ * backs off and says why in the log.
+ */
+Test(pool, a_worker_that_crashes_at_start_makes_the_master_back_off)
+{
+	const char	*st = t_env("LATCHKEY_STATE");
+	char		 cmd[4096], path[1024], line[512];
+	FILE		*f;
+	int		 deaths = 0, i, pid = 0;
+
+	snprintf(cmd, sizeof(cmd), "printf '#include <stdlib.h>\\n"
+	    "int FCGX_InitRequest(void *r, int s, int f) "
+	    "{ (void)r; (void)s; (void)f; abort(); }\\n' >%s/crash.c && "
+	    "cc -shared -fPIC -o %s/crash.so %s/crash.c", st, st, st);
+	cr_assert_eq(system(cmd), 0, "cannot build the preload library");
+	/* A second daemon: its own socket, pidfile and log, one worker. */
+	snprintf(cmd, sizeof(cmd), "sed -e 's|^listen = .*|listen = %s/crash.sock|' "
+	    "-e 's|^pidfile = .*|pidfile = %s/crash.pid|' "
+	    "-e 's|^log = .*|log = %s/crash.log|' "
+	    "-e 's|^workers = .*|workers = 1|' %s/latchkey.conf >%s/crash.conf "
+	    "&& chmod 600 %s/crash.conf && rm -f %s/crash.log && "
+	    "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 "
+	    "LD_PRELOAD=%s/crash.so %s/latchkeyd -c %s/crash.conf",
+	    st, st, st, st, st, st, st, st, t_env("LATCHKEY_BUILD"), st);
+	cr_assert_eq(system(cmd), 0, "the master did not start");
+	sleep(5);
+	snprintf(path, sizeof(path), "%s/crash.pid", st);
+	cr_assert_not_null(f = fopen(path, "r"));
+	cr_assert_eq(fscanf(f, "%d", &pid), 1);
+	fclose(f);
+	kill(pid, SIGTERM);
+	for (i = 0; i < 50 && kill(pid, 0) == 0; i++)
+		usleep(100000);
+	snprintf(path, sizeof(path), "%s/crash.log", st);
+	cr_assert_not_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, "killed by signal 6; respawn in") != NULL)
+			deaths++;
+	fclose(f);
+	printf("pool: a worker crashing at start was forked %d times in 5 s\n",
+	    deaths);
+	/* Backoff 0, 100, 200, ..., 3200 ms: at most 8 deaths in 5 s. */
+	cr_assert_geq(deaths, 3, "the master stopped respawning");
+	cr_assert_leq(deaths, 8, "fork storm: %d deaths in 5 s", deaths);
+}
