@@ -225,8 +225,12 @@ check_route(struct request *r)
 			fail("the route found does not take the method");
 		if (!ref_match(rt->pattern, r->path, r))
 			fail("the route found does not match the path");
-		if (i < NELEM(methods) && !allow_has(allow, methods[i]))
+		/* allow may be left empty when a route is found. */
+		if (allow[0] != '\0' && i < NELEM(methods) &&
+		    !allow_has(allow, methods[i]))
 			fail("allow of a route found lacks the method");
+		if (r->mbit == M_OPTIONS)
+			fail("an OPTIONS request found a route");
 		break;
 	case 404:
 		if (rt != NULL || allow[0] != '\0')

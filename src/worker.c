@@ -33,15 +33,35 @@ on_term(int sig)
 	FCGX_ShutdownPending();
 }
 
+/*
+ * The per-request deadline. A once-a-second tick counts how long the
+ * current connection has been open: libfcgi reads a request's parameters
+ * inside FCGX_Accept_r with no time limit, so the clock must run from the
+ * accept, not from our first look at the request. A connection is open
+ * when fr.ipcFd >= 0; "served" changes with every request taken. Idle
+ * workers (no connection) are never timed.
+ */
+static FCGX_Request		 fr;
+static volatile sig_atomic_t	 served;
+static int			 deadline;	/* seconds */
+
 static void
-on_alarm(int sig)
+on_tick(int sig)
 {
-	static const char msg[] = "latchkeyd: request_timeout passed; "
+	static const char	 msg[] = "latchkeyd: request_timeout passed; "
 	    "worker exits\n";
+	static sig_atomic_t	 seen = -1, ticks;
 
 	(void)sig;
-	log_raw(msg, sizeof(msg) - 1);
-	_exit(3);
+	if (fr.ipcFd < 0 || served != seen) {
+		seen = served;
+		ticks = 0;
+		return;
+	}
+	if (++ticks > deadline) {
+		log_raw(msg, sizeof(msg) - 1);
+		_exit(3);
+	}
 }
 
 static void
@@ -55,8 +75,11 @@ signals(void)
 	sa.sa_handler = on_term;	/* no SA_RESTART: accept returns */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_alarm;
+	/* The tick restarts what it interrupts; SIGTERM must not. */
+	sa.sa_handler = on_tick;
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_flags = 0;
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -277,8 +300,8 @@ handle(FCGX_Request *fr, const struct config *c)
 void
 worker_run(int fd, const struct config *c)
 {
-	FCGX_Request	 fr;
 	struct rlimit	 rl = { 0, 0 };
+	struct itimerval tick = { { 1, 0 }, { 1, 0 } };
 
 	signals();
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -293,13 +316,14 @@ worker_run(int fd, const struct config *c)
 	}
 	db_init(c);
 	(void)db_connect();
+	deadline = c->request_timeout;
+	setitimer(ITIMER_REAL, &tick, NULL);
 	while (!stopping) {
 		if (FCGX_Accept_r(&fr) < 0)
 			break;
-		alarm((unsigned)c->request_timeout);
+		served = (served + 1) % 1000000;
 		handle(&fr, c);
 		FCGX_Finish_r(&fr);
-		alarm(0);
 	}
 	db_close();
 	exit(0);
