@@ -454,9 +454,20 @@ db_restart(const char *extra)
 	db_close();
 }
 
+/*
+ * Figures reach the runner line by line: a test process may be ended
+ * before exit() would flush a full buffer.
+ */
+static void
+lines(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 static void
 setup(void)
 {
+	lines();
 	t_org(&org);
 	t_project(&org, "faults", prj, key);
 	nmix = 0;
@@ -1007,7 +1018,8 @@ check_conf(const char *name, const char *text, mode_t mode, char *out,
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-Test(faults, latchkeyd_refuses_root_workers_and_a_password_others_can_read)
+Test(faults, latchkeyd_refuses_root_workers_and_a_password_others_can_read,
+    .init = lines)
 {
 	char	 out[2048];
 	int	 rc;
