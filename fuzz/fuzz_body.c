@@ -38,11 +38,9 @@ static const char *const environments[] = {
 };
 
 static void
-fail(const char *what, const uint8_t *data, size_t size)
+fail(const char *what)
 {
-	fprintf(stderr, "fuzz_body: invariant broken: %s (%zu bytes)\n",
-	    what, size);
-	(void)data;
+	fprintf(stderr, "fuzz_body: invariant broken: %s\n", what);
 	abort();
 }
 
@@ -137,8 +135,7 @@ member_str(struct json_object *obj, const char *name, size_t *len)
  * are there; on -1 a message, and a field named by the table or obj.
  */
 static void
-check_table(struct json_object *obj, const struct valid_field *f,
-    size_t nf, const uint8_t *data, size_t size)
+check_table(struct json_object *obj, const struct valid_field *f, size_t nf)
 {
 	struct json_object	*v;
 	const char		*field = NULL, *msg = NULL, *s;
@@ -147,11 +144,10 @@ check_table(struct json_object *obj, const struct valid_field *f,
 
 	rc = valid_object(obj, f, nf, &field, &msg);
 	if (rc != 0 && rc != -1)
-		fail("valid_object returned neither 0 nor -1", data, size);
+		fail("valid_object returned neither 0 nor -1");
 	if (rc == -1) {
 		if (msg == NULL || *msg == '\0')
-			fail("valid_object failed without a message", data,
-			    size);
+			fail("valid_object failed without a message");
 		if (field == NULL)
 			return;
 		for (i = 0; i < nf; i++)
@@ -159,35 +155,33 @@ check_table(struct json_object *obj, const struct valid_field *f,
 				return;
 		if (!json_object_is_type(obj, json_type_object) ||
 		    !json_object_object_get_ex(obj, field, NULL))
-			fail("valid_object named a field it was not given",
-			    data, size);
+			fail("valid_object named a field it was not given");
 		return;
 	}
 	if (!json_object_is_type(obj, json_type_object))
-		fail("valid_object passed a non-object", data, size);
+		fail("valid_object passed a non-object");
 	for (i = 0; i < nf; i++) {
 		if (!json_object_object_get_ex(obj, f[i].name, &v)) {
 			if (f[i].required)
-				fail("valid_object passed without a required "
-				    "field", data, size);
+				fail("valid_object passed without a field "
+				    "it requires");
 			continue;
 		}
 		if (f[i].type == VT_NAME_OR_NULL &&
 		    json_object_is_type(v, json_type_null))
 			continue;
 		if ((s = member_str(obj, f[i].name, &len)) == NULL)
-			fail("valid_object passed a field that is no string",
-			    data, size);
+			fail("valid_object passed a field that is no string");
 		if (f[i].type == VT_ENVIRONMENT ?
 		    !ref_environment((const uint8_t *)s, len) :
 		    !ref_name((const uint8_t *)s, len))
-			fail("valid_object passed a bad field value", data,
-			    size);
+			fail("valid_object passed a bad field value");
 	}
 	if ((size_t)json_object_object_length(obj) > nf)
-		fail("valid_object passed an unknown field", data, size);
+		fail("valid_object passed an unknown field");
 }
 
+/* One input as a body, and as a name; returns 0 or aborts. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -200,40 +194,37 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ref = ref_utf8(data, size);
 	if (utf8 != ref)
 		fail(utf8 == 0 ? "valid_utf8 passed what RFC 3629 refuses" :
-		    "valid_utf8 refused what RFC 3629 allows", data, size);
+		    "valid_utf8 refused what RFC 3629 allows");
 	if ((valid_name((const char *)data, size) == 0) !=
 	    ref_name(data, size))
-		fail("valid_name disagrees with its contract", data, size);
+		fail("valid_name disagrees with its contract");
 	if ((valid_environment((const char *)data, size) == 0) !=
 	    ref_environment(data, size))
-		fail("valid_environment disagrees with its contract", data,
-		    size);
+		fail("valid_environment disagrees with its contract");
 
 	/* The body gate and the three field tables. */
 	if ((obj = valid_json_parse((const char *)data, size, &msg)) == NULL) {
 		if (msg == NULL || *msg == '\0')
-			fail("valid_json_parse failed without a message", data,
-			    size);
+			fail("valid_json_parse failed without a message");
 		return 0;
 	}
 	if (ref != 0 || memchr(data, '\0', size) != NULL)
-		fail("valid_json_parse passed bad UTF-8 or a NUL byte", data,
-		    size);
+		fail("valid_json_parse passed bad UTF-8 or a NUL byte");
 	if (json_object_is_type(obj, json_type_null))
-		fail("valid_json_parse passed JSON null", data, size);
-	check_table(obj, create_fields, NELEM(create_fields), data, size);
-	check_table(obj, update_fields, NELEM(update_fields), data, size);
-	check_table(obj, key_fields, NELEM(key_fields), data, size);
+		fail("valid_json_parse passed JSON null");
+	check_table(obj, create_fields, NELEM(create_fields));
+	check_table(obj, update_fields, NELEM(update_fields));
+	check_table(obj, key_fields, NELEM(key_fields));
 
 	/* What json-c writes of an accepted body is accepted again. */
 	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
 	if (text == NULL)
-		fail("json-c could not render an accepted body", data, size);
+		fail("json-c could not render an accepted body");
 	msg = NULL;
 	if ((again = valid_json_parse(text, strlen(text), &msg)) == NULL) {
 		fprintf(stderr, "fuzz_body: rendered as %s: %s\n", text, msg);
 		fail("valid_json_parse refused json-c's rendering of a body "
-		    "it passed", data, size);
+		    "it passed");
 	}
 	json_object_put(again);
 	json_object_put(obj);

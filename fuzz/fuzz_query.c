@@ -145,6 +145,7 @@ check_revoked(const char *q)
 		fail("includeRevoked overflows the handler's buffer", q);
 }
 
+/* One input as a QUERY_STRING; returns 0 or aborts. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -58,6 +58,7 @@ fail(const char *what)
 	abort();
 }
 
+/* Loads the default configuration once, as a worker starts with it. */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -259,6 +260,7 @@ check_route(struct request *r)
 		fail("captures differ between two identical matches");
 }
 
+/* One input as the fields of a request; returns 0 or aborts. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -152,6 +152,7 @@ check_id(const char *s, const char *prefix)
 		fail("secret_id_valid disagrees with its contract");
 }
 
+/* One input as a raw secret, a header and an id; returns 0 or aborts. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
