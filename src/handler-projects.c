@@ -190,6 +190,18 @@ handler_projects_create(struct request *r)
 	resp_secret(r, key);
 }
 
+/* Answers a store call's rc for project p: 404, 503/500, or 200 and p. */
+static void
+answer(struct request *r, int rc, const struct project *p)
+{
+	if (rc == 1)
+		resp_not_found(r);
+	else if (rc != DB_OK)
+		resp_db_error(r, rc);
+	else
+		resp_json(r, 200, project_json(p));
+}
+
 /* GET /projects/{id} */
 void
 handler_projects_get(struct request *r)
@@ -201,12 +213,8 @@ handler_projects_get(struct request *r)
 	/* A malformed id still needs a good token to earn its 404. */
 	if ((rc = store_projects_get(&ta, r->param[0], &p)) == STORE_UNAUTH)
 		auth_fail(r);
-	else if (rc == 1 || secret_id_valid(r->param[0], "prj_") != 0)
-		resp_not_found(r);
-	else if (rc != DB_OK)
-		resp_db_error(r, rc);
 	else
-		resp_json(r, 200, project_json(&p));
+		answer(r, rc, &p);
 }
 
 /* PATCH or PUT /projects/{id}: a partial update of name and environment. */
@@ -234,12 +242,7 @@ handler_projects_update(struct request *r)
 	}
 	rc = store_projects_update(r->org_id, r->param[0], name, namelen, env,
 	    &p);
-	if (rc == 1)
-		resp_not_found(r);
-	else if (rc != DB_OK)
-		resp_db_error(r, rc);
-	else
-		resp_json(r, 200, project_json(&p));
+	answer(r, rc, &p);
 }
 
 /* DELETE /projects/{id}: with its keys, events and incidents. */

@@ -59,6 +59,22 @@ emit(struct json_object *o)
 	json_object_put(o);
 }
 
+/* Reports that id was deleted or revoked (verb); returns 0. */
+static int
+done(const char *verb, const char *id)
+{
+	struct json_object	*x;
+
+	if (!json_out) {
+		printf("%s %s\n", verb, id);
+		return 0;
+	}
+	x = json_object_new_object();
+	json_object_object_add(x, verb, json_object_new_string(id));
+	emit(x);
+	return 0;
+}
+
 static struct json_object *
 str_or_null(const char *s)
 {
@@ -294,14 +310,7 @@ org_cmd(int argc, char **argv, int force)
 			    "delete them too", argv[1]);
 		if (rc != DB_OK)
 			return db_die(rc);
-		if (json_out) {
-			x = json_object_new_object();
-			json_object_object_add(x, "deleted",
-			    json_object_new_string(argv[1]));
-			emit(x);
-		} else
-			printf("deleted %s\n", argv[1]);
-		return 0;
+		return done("deleted", argv[1]);
 	}
 	usage();
 	return 1;
@@ -357,14 +366,7 @@ token_cmd(int argc, char **argv, const char *name)
 			return die("no active token", argv[1]);
 		if (rc != DB_OK)
 			return db_die(rc);
-		if (json_out) {
-			x = json_object_new_object();
-			json_object_object_add(x, "revoked",
-			    json_object_new_string(argv[1]));
-			emit(x);
-		} else
-			printf("revoked %s\n", argv[1]);
-		return 0;
+		return done("revoked", argv[1]);
 	}
 	usage();
 	return 1;
