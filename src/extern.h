@@ -363,7 +363,21 @@ void	 handler_verify(struct request *);
 void	 handler_events(struct request *);
 
 /* worker.c */
-void	 worker_run(int, const struct config *) __attribute__((noreturn));
+/*
+ * What a worker shares with the master (a MAP_SHARED page made before the
+ * fork): its FastCGI request, whose connection libfcgi opens inside
+ * FCGX_Accept_r, and a count of requests taken. The master reads them to
+ * enforce request_timeout from the accept on, with no signal in the worker.
+ */
+struct watch {
+	volatile unsigned served;
+	_Alignas(max_align_t) unsigned char fr[512];	/* FCGX_Request */
+};
+
+void	 worker_run(int, const struct config *, struct watch *)
+	    __attribute__((noreturn));
+int	 worker_busy(const struct watch *);
+void	 worker_watch_init(struct watch *);
 
 /* master.c */
 int	 master_run(int, struct config *, const char *);

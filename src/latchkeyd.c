@@ -133,8 +133,8 @@ listen_tcp(const char *spec)
 	}
 	if (!is_loopback(res->ai_addr)) {
 		fprintf(stderr, "latchkeyd: listen %s: TCP only on a loopback "
-		    "address (anyone who reaches the socket can kill "
-		    "workers; see PITFALLS)\n", spec);
+		    "address: anyone who reaches the socket can kill "
+		    "workers (CVE-2025-23016)\n", spec);
 		freeaddrinfo(res);
 		return -1;
 	}
@@ -172,6 +172,8 @@ main(int argc, char *argv[])
 	char		 err[512], sock[256];
 	int		 ch, fg = 0, test = 0, fd, rc;
 
+	/* Nothing inherited but stdin, stdout and stderr reaches a worker. */
+	closefrom(STDERR_FILENO + 1);
 	while ((ch = getopt(argc, argv, "c:ft")) != -1) {
 		switch (ch) {
 		case 'c':

@@ -5,6 +5,7 @@
  * them on SIGTERM/SIGINT within shutdown_timeout. Signals are blocked and
  * taken with sigtimedwait, so no work happens in a signal handler.
  */
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -24,6 +25,9 @@ struct slot {
 	long long	 started;	/* ms, monotonic */
 	long long	 next;		/* do not spawn before, ms */
 	int		 fails;		/* deaths in a row within 1 s */
+	struct watch	*watch;		/* shared with the worker */
+	unsigned	 served;	/* watch->served when last seen */
+	long long	 since;		/* ms: its request was first seen */
 };
 
 static struct slot	 slots[SLOTS_MAX];
@@ -49,6 +53,19 @@ spawn(struct slot *s, int fd, const struct config *c)
 {
 	pid_t	 pid;
 
+	if (s->watch != NULL)
+		munmap(s->watch, sizeof(*s->watch));
+	s->watch = mmap(NULL, sizeof(*s->watch), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s->watch == MAP_FAILED) {
+		log_msg(LOG_ERR, "mmap: %s", strerror(errno));
+		s->watch = NULL;
+		s->next = now_ms() + 1000;
+		return;
+	}
+	worker_watch_init(s->watch);
+	s->served = 0;
+	s->since = 0;
 	if ((pid = fork()) == -1) {
 		log_msg(LOG_ERR, "fork: %s", strerror(errno));
 		s->next = now_ms() + 1000;
@@ -56,7 +73,7 @@ spawn(struct slot *s, int fd, const struct config *c)
 	}
 	if (pid == 0) {
 		log_forked();
-		worker_run(fd, c);
+		worker_run(fd, c, s->watch);
 	}
 	s->pid = pid;
 	s->started = now_ms();
@@ -76,6 +93,38 @@ retire(pid_t pid, int secs)
 			return;
 		}
 	kill(pid, SIGKILL);
+}
+
+/*
+ * Enforces request_timeout: a worker whose connection has been open, with
+ * no new request taken, for longer than that is killed (the web server
+ * answers 502) and replaced. The clock starts at the accept, so a peer
+ * that stalls before sending its parameters is cut too.
+ */
+static void
+watchdog(const struct config *c)
+{
+	size_t		 i;
+	long long	 t = now_ms();
+	struct slot	*s;
+
+	for (i = 0; i < (size_t)nslots; i++) {
+		s = &slots[i];
+		if (s->pid == 0 || s->watch == NULL)
+			continue;
+		if (!worker_busy(s->watch) || s->watch->served != s->served) {
+			s->served = s->watch->served;
+			s->since = t;
+			continue;
+		}
+		if (t - s->since > c->request_timeout * 1000LL) {
+			log_msg(LOG_WARNING, "worker %d: request open past "
+			    "request_timeout (%d s); killing it", (int)s->pid,
+			    c->request_timeout);
+			kill(s->pid, SIGKILL);
+			s->since = t;
+		}
+	}
 }
 
 /* Kills retired workers past their deadline; returns the next deadline. */
@@ -204,8 +253,11 @@ reload(struct config *c, const char *path, int fd)
 		    "next restart");
 	if (log_open(n.log, n.log_level) == -1)
 		log_msg(LOG_ERR, "cannot open log %s", n.log);
-	for (i = 0; i < (size_t)nold; i++)
+	for (i = 0; i < (size_t)nold; i++) {
 		old[i] = slots[i].pid;
+		if (slots[i].watch != NULL)
+			munmap(slots[i].watch, sizeof(*slots[i].watch));
+	}
 	config_free(c);
 	*c = n;
 	nslots = c->workers > SLOTS_MAX ? SLOTS_MAX : c->workers;
@@ -251,6 +303,7 @@ master_run(int fd, struct config *c, const char *path)
 			else if (slots[i].next < next)
 				next = slots[i].next;
 		}
+		watchdog(c);
 		next = overdue(next);
 		t = now_ms();
 		if (next < t)

@@ -6,7 +6,6 @@
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/time.h>
 
 #include <errno.h>
 #include <grp.h>
@@ -33,37 +32,6 @@ on_term(int sig)
 	FCGX_ShutdownPending();
 }
 
-/*
- * The per-request deadline. A once-a-second tick counts how long the
- * current connection has been open: libfcgi reads a request's parameters
- * inside FCGX_Accept_r with no time limit, so the clock must run from the
- * accept, not from our first look at the request. A connection is open
- * when fr.ipcFd >= 0; "served" changes with every request taken. Idle
- * workers (no connection) are never timed.
- */
-static FCGX_Request		 fr;
-static volatile sig_atomic_t	 served;
-static int			 deadline;	/* seconds */
-
-static void
-on_tick(int sig)
-{
-	static const char	 msg[] = "latchkeyd: request_timeout passed; "
-	    "worker exits\n";
-	static sig_atomic_t	 seen = -1, ticks;
-
-	(void)sig;
-	if (fr.ipcFd < 0 || served != seen) {
-		seen = served;
-		ticks = 0;
-		return;
-	}
-	if (++ticks > deadline) {
-		log_raw(msg, sizeof(msg) - 1);
-		_exit(3);
-	}
-}
-
 static void
 signals(void)
 {
@@ -75,11 +43,6 @@ signals(void)
 	sa.sa_handler = on_term;	/* no SA_RESTART: accept returns */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	/* The tick restarts what it interrupts; SIGTERM must not. */
-	sa.sa_handler = on_tick;
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGALRM, &sa, NULL);
-	sa.sa_flags = 0;
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -293,15 +256,32 @@ handle(FCGX_Request *fr, const struct config *c)
 	free(r.body);
 }
 
+_Static_assert(sizeof(FCGX_Request) <= sizeof(((struct watch *)0)->fr),
+    "struct watch cannot hold an FCGX_Request");
+
+/* Readies w before the fork: no connection yet. */
+void
+worker_watch_init(struct watch *w)
+{
+	((FCGX_Request *)w->fr)->ipcFd = -1;
+}
+
+/* 1 while the worker w has a FastCGI connection open (a request). */
+int
+worker_busy(const struct watch *w)
+{
+	return ((const FCGX_Request *)w->fr)->ipcFd >= 0;
+}
+
 /*
  * Runs a worker on the listening socket fd until SIGTERM; never returns.
- * Called in the child right after fork.
+ * Called in the child right after fork, with its shared page w.
  */
 void
-worker_run(int fd, const struct config *c)
+worker_run(int fd, const struct config *c, struct watch *w)
 {
 	struct rlimit	 rl = { 0, 0 };
-	struct itimerval tick = { { 1, 0 }, { 1, 0 } };
+	FCGX_Request	*fr = (FCGX_Request *)w->fr;
 
 	signals();
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -309,21 +289,19 @@ worker_run(int fd, const struct config *c)
 	prctl(PR_SET_DUMPABLE, 0);
 	setrlimit(RLIMIT_CORE, &rl);
 	drop(c);
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, fd,
+	if (FCGX_Init() != 0 || FCGX_InitRequest(fr, fd,
 	    FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_msg(LOG_ERR, "FastCGI initialisation failed");
 		exit(1);
 	}
 	db_init(c);
 	(void)db_connect();
-	deadline = c->request_timeout;
-	setitimer(ITIMER_REAL, &tick, NULL);
 	while (!stopping) {
-		if (FCGX_Accept_r(&fr) < 0)
+		if (FCGX_Accept_r(fr) < 0)
 			break;
-		served = (served + 1) % 1000000;
-		handle(&fr, c);
-		FCGX_Finish_r(&fr);
+		w->served++;
+		handle(fr, c);
+		FCGX_Finish_r(fr);
 	}
 	db_close();
 	exit(0);
