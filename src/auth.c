@@ -67,10 +67,21 @@ auth_token(struct request *r)
 int
 auth_org(struct request *r)
 {
-	int	 rc;
-
 	if (auth_token(r) != 0)
 		return -1;
+	return auth_lookup(r);
+}
+
+/*
+ * Looks up the token whose hash auth_token kept; sets r->org_id. For a
+ * fused read that refuses its query before reading: a bad credential is
+ * still a 401 first. Returns 0, or -1 with the response set.
+ */
+int
+auth_lookup(struct request *r)
+{
+	int	 rc;
+
 	if ((rc = store_orgs_auth(r->token_hash, r->org_id)) == 1)
 		return auth_fail(r);
 	if (rc != DB_OK) {
@@ -82,7 +93,7 @@ auth_org(struct request *r)
 
 /*
  * Authenticates an ingest request by "Authorization: Bearer lk_..." or,
- * without that header, "X-Api-Key: lk_..."; sets r->key_id, project_id and
+ * failing that, "X-Api-Key: lk_..."; sets r->key_id, project_id and
  * environment. Returns 0, or -1 with the response already set.
  */
 int
@@ -92,13 +103,12 @@ auth_key(struct request *r)
 	unsigned char	 hash[SECRET_HASH];
 	int		 rc;
 
-	if (r->authorization != NULL) {
-		if (auth_bearer(r->authorization, KEY_PREFIX, key) == -1)
+	/* A Bearer API key first; else X-Api-Key, whatever else is sent. */
+	if (auth_bearer(r->authorization, KEY_PREFIX, key) == -1) {
+		if (r->api_key == NULL || strlen(r->api_key) > SECRET_MAX)
 			return auth_fail(r);
-	} else if (r->api_key == NULL || strlen(r->api_key) > SECRET_MAX)
-		return auth_fail(r);
-	else
 		strlcpy(key, r->api_key, sizeof(key));
+	}
 	rc = secret_check(key, strlen(key), KEY_PREFIX);
 	if (rc == 0)
 		secret_hash(key, strlen(key), hash);

@@ -340,6 +340,7 @@ int	 router_match(struct request *, const struct route **, char *,
 int	 auth_token(struct request *);
 int	 auth_fail(struct request *);
 int	 auth_org(struct request *);
+int	 auth_lookup(struct request *);
 int	 auth_key(struct request *);
 int	 auth_bearer(const char *, const char *, char *);
 

@@ -54,8 +54,9 @@ handler_keys_list(struct request *r)
 	rc = request_query(r->query, "includeRevoked", buf, sizeof(buf));
 	if (rc < 0 || (rc == 1 && strcmp(buf, "true") != 0 &&
 	    strcmp(buf, "false") != 0)) {
-		resp_invalid(r, "includeRevoked",
-		    "includeRevoked must be true or false");
+		if (auth_lookup(r) == 0)
+			resp_invalid(r, "includeRevoked",
+			    "includeRevoked must be true or false");
 		return;
 	}
 	revoked = rc == 1 && strcmp(buf, "true") == 0;

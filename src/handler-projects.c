@@ -123,14 +123,17 @@ handler_projects_list(struct request *r)
 	pg.limit = 50;
 	if ((rc = request_query(r->query, "limit", buf, sizeof(buf))) != 0 &&
 	    (rc < 0 || (pg.limit = parse_limit(buf)) < 0)) {
-		resp_invalid(r, "limit", "limit must be a whole number from 1 "
-		    "to 100");
+		if (auth_lookup(r) == 0)
+			resp_invalid(r, "limit", "limit must be a whole number "
+			    "from 1 to 100");
 		return;
 	}
 	have_cursor = request_query(r->query, "cursor", buf, sizeof(buf));
 	if (have_cursor < 0 || (have_cursor && parse_cursor(buf, time,
 	    id) != 0)) {
-		resp_invalid(r, "cursor", "cursor is not one this API returned");
+		if (auth_lookup(r) == 0)
+			resp_invalid(r, "cursor", "cursor is not one this API "
+			    "returned");
 		return;
 	}
 	pg.data = json_object_new_array();

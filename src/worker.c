@@ -214,30 +214,29 @@ handle(FCGX_Request *fr, const struct config *c)
 		st = router_match(&r, &rt, allow, sizeof(allow));
 	if ((st == 0 || st == 405) && r.mbit == M_OPTIONS)
 		cors(&r, allow, 1);
-	else if (st == 0) {
-		cors(&r, allow, 0);
-		if (!(rt->flags & (R_BODY | R_EVENTS)) ||
-		    take_body(&r, rt, fr->in) == 0) {
+	else {
+		if (st == 0 && (!(rt->flags & (R_BODY | R_EVENTS)) ||
+		    take_body(&r, rt, fr->in) == 0)) {
 			dispatch(&r, rt);
 			if (db_lost() && db_retry_safe()) {
 				resp_reset(&r);
-				cors(&r, allow, 0);
 				db_request_start();
 				dispatch(&r, rt);
 			}
-		}
-	} else if (st == 404)
-		resp_not_found(&r);
-	else if (st == 405) {
-		resp_header(&r, "Allow", allow);
-		resp_error(&r, 405, "method_not_allowed", "method not allowed "
-		    "on this path", NULL);
-	} else if (st == 413)
-		resp_error(&r, 413, "payload_too_large", "body is larger than "
-		    "the limit", NULL);
-	else
-		resp_invalid(&r, "Content-Length", "Content-Length must be "
-		    "a whole number");
+		} else if (st == 404)
+			resp_not_found(&r);
+		else if (st == 405) {
+			resp_header(&r, "Allow", allow);
+			resp_error(&r, 405, "method_not_allowed", "method not "
+			    "allowed on this path", NULL);
+		} else if (st == 413)
+			resp_error(&r, 413, "payload_too_large", "body is "
+			    "larger than the limit", NULL);
+		else if (st != 0)
+			resp_invalid(&r, "Content-Length", "Content-Length "
+			    "must be a whole number");
+		cors(&r, allow, 0);
+	}
 	if (r.resp.status == 0)
 		resp_error(&r, 500, "internal", "internal error", NULL);
 

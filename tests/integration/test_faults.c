@@ -1225,7 +1225,8 @@ Test(faults, a_workers_memory_stays_flat_from_1000_to_100000_requests,
 	t0 = now_ms();
 	s1 = stream_start(4, MEM_FIRST);
 	stream_end(s1, 0);
-	cr_assert_eq(s1->n, MEM_FIRST);
+	cr_assert_eq(s1->n, MEM_FIRST, "%ld hits of %d, %ld issued", (long)s1->n,
+	    MEM_FIRST, (long)s1->issued);
 	rss1 = max_rss(w, n, "1000 requests");
 
 	s2 = stream_start(4, MEM_TOTAL - MEM_FIRST);

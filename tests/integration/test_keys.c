@@ -88,6 +88,17 @@ Test(keys, a_new_projects_key_verifies_with_the_right_headers,
 	r = verify_with("X-Api-Key", key);
 	cr_assert_eq(r->status, 204);
 	t_free(r);
+	{
+		/* An Authorization header for something else does not hide
+		 * the X-Api-Key. */
+		char		 line[128];
+		const char	*h[] = { "Authorization: Basic dTpw", line, NULL };
+
+		snprintf(line, sizeof(line), "X-Api-Key: %s", key);
+		r = t_http_h("GET", "/verify", h, NULL, 0);
+		cr_assert_eq(r->status, 204);
+		t_free(r);
+	}
 	r = t_http("POST", "/events", NULL, JSON_CT, "{\"type\":\"x\"}", -1);
 	t_error(r, 401, "unauthorized");
 	t_free(r);

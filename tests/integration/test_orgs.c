@@ -227,6 +227,18 @@ Test(orgs, bad_credentials_are_401_with_www_authenticate)
 		assert_401(r);
 		t_free(r);
 	}
+	/* A bad credential is a 401 before a bad query parameter is a 400. */
+	r = t_http("GET", "/projects?limit=0", cases[n - 1], NULL, NULL, 0);
+	assert_401(r);
+	t_free(r);
+	snprintf(bad, sizeof(bad), "/projects/%s/api-keys?includeRevoked=x",
+	    prj);
+	r = t_http("GET", bad, cases[n - 1], NULL, NULL, 0);
+	assert_401(r);
+	t_free(r);
+	r = t_http("GET", "/projects?limit=0", o.auth, NULL, NULL, 0);
+	t_error(r, 400, "validation_failed");
+	t_free(r);
 	/* An API key is not a management token. */
 	snprintf(bad, sizeof(bad), "Authorization: Bearer %s", key);
 	r = t_http("GET", "/projects", bad, NULL, NULL, 0);

@@ -165,8 +165,19 @@ Test(transport, cors_preflight_answers_only_listed_origins)
 	cr_assert_null(t_header(r, "Access-Control-Allow-Origin", b,
 	    sizeof(b)));
 	t_free(r);
-	/* A simple request from a listed origin carries the header too. */
+	/* A simple request from a listed origin carries the header too, */
 	r = t_http_h("GET", "/healthz", ok, NULL, 0);
+	cr_assert_str_eq(t_header(r, "Access-Control-Allow-Origin", b,
+	    sizeof(b)), "https://app.example");
+	t_free(r);
+	/* and so do its errors, which the browser must be able to read. */
+	r = t_http_h("GET", "/projects/x/y/z", ok, NULL, 0);
+	t_error(r, 404, "not_found");
+	cr_assert_str_eq(t_header(r, "Access-Control-Allow-Origin", b,
+	    sizeof(b)), "https://app.example");
+	t_free(r);
+	r = t_http_h("DELETE", "/projects", ok, NULL, 0);
+	t_error(r, 405, "method_not_allowed");
 	cr_assert_str_eq(t_header(r, "Access-Control-Allow-Origin", b,
 	    sizeof(b)), "https://app.example");
 	t_free(r);
