@@ -1,7 +1,7 @@
 /*
  * The one MariaDB connection of a process: connect (after fork), prepared
  * statements cached per connection, and the rules for a lost server: no
- * MYSQL_OPT_RECONNECT; on 2006/2013/1243 the connection is closed and the
+ * automatic reconnect option; on 2006/2013/1243 the connection is closed and the
  * caller decides whether the work may be retried (see PITFALLS.md).
  */
 #include <stdio.h>

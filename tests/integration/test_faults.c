@@ -319,23 +319,6 @@ count(const struct stream *s, int st)
 	return n;
 }
 
-static pid_t
-master_pid(void)
-{
-	char	 path[1024];
-	FILE	*f;
-	int	 pid = 0;
-
-	snprintf(path, sizeof(path), "%s/latchkeyd.pid",
-	    t_env("LATCHKEY_STATE"));
-	if ((f = fopen(path, "r")) != NULL) {
-		if (fscanf(f, "%d", &pid) != 1)
-			pid = 0;
-		fclose(f);
-	}
-	return (pid_t)pid;
-}
-
 /* 1 when pid runs (a zombie does not). */
 static int
 alive(pid_t pid)
@@ -353,29 +336,6 @@ alive(pid_t pid)
 	fclose(f);
 	buf[n] = '\0';
 	return (p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] != 'Z';
-}
-
-static int
-pid_cmp(const void *a, const void *b)
-{
-	return *(const pid_t *)a - *(const pid_t *)b;
-}
-
-/* The pids of master's children, sorted, up to PIDS_MAX; how many. */
-static int
-workers(pid_t master, pid_t *out)
-{
-	char	 cmd[128];
-	FILE	*p;
-	int	 n = 0, pid;
-
-	snprintf(cmd, sizeof(cmd), "pgrep -P %d", (int)master);
-	cr_assert_not_null(p = popen(cmd, "r"));
-	while (n < PIDS_MAX && fscanf(p, "%d", &pid) == 1)
-		out[n++] = pid;
-	pclose(p);
-	qsort(out, (size_t)n, sizeof(*out), pid_cmp);
-	return n;
 }
 
 static int
@@ -502,7 +462,7 @@ restore(void)
 		db_extra = 0;
 	}
 	t_stack("db-start");
-	if (!alive(master_pid()))
+	if (!alive(t_master_pid()))
 		t_stack("lk-restart");
 	cr_assert(t_wait_healthy(10), "the stack did not come back");
 }
@@ -529,12 +489,12 @@ Test(faults, killing_the_database_under_load_gives_503s_then_200s_no_restart,
 {
 	char		 path[128];
 	struct stream	*s;
-	pid_t		 m = master_pid(), before[PIDS_MAX], after[PIDS_MAX];
+	pid_t		 m = t_master_pid(), before[PIDS_MAX], after[PIDS_MAX];
 	const struct hit *odd = NULL;
 	int		 nb, na, t_kill, t_back, last_bad = -1, late = 0;
 	long		 i, n503 = 0, other = 0, wrong = 0;
 
-	nb = workers(m, before);
+	nb = t_workers(m, before, PIDS_MAX);
 	cr_assert_geq(nb, 1);
 	snprintf(path, sizeof(path), "/projects/%s", prj);
 	mix_add("GET", path, org.auth, NULL, 200);
@@ -588,8 +548,8 @@ Test(faults, killing_the_database_under_load_gives_503s_then_200s_no_restart,
 	cr_assert_gt(late, 10, "too few requests after the recovery window");
 	stream_free(s);
 
-	cr_assert_eq(master_pid(), m, "latchkeyd was restarted");
-	na = workers(m, after);
+	cr_assert_eq(t_master_pid(), m, "latchkeyd was restarted");
+	na = t_workers(m, after, PIDS_MAX);
 	cr_assert_eq(na, nb, "workers: %d before, %d after", nb, na);
 	cr_assert_arr_eq(after, before, (size_t)nb * sizeof(pid_t),
 	    "a worker was replaced while the database was away");
@@ -608,8 +568,8 @@ Test(faults, started_without_its_database_it_answers_503_then_serves_when_back,
 	snprintf(path, sizeof(path), "/projects/%s", prj);
 	cr_assert_eq(t_stack("db-stop"), 0);
 	cr_assert_eq(t_stack("lk-restart"), 0);
-	m = master_pid();
-	n = workers(m, w);
+	m = t_master_pid();
+	n = t_workers(m, w, PIDS_MAX);
 
 	r = t_http("GET", "/healthz", NULL, NULL, NULL, 0);
 	cr_assert_eq(r->status, 503, "healthz: %ld %s", r->status, r->body);
@@ -645,8 +605,8 @@ Test(faults, started_without_its_database_it_answers_503_then_serves_when_back,
 	    "came back\n", hs, gs, (t_now_us() - t0) / 1000);
 	cr_assert_eq(hs, 200, "healthz still %ld 2 s after the database", hs);
 	cr_assert_eq(gs, 200, "GET still %ld 2 s after the database", gs);
-	cr_assert_eq(master_pid(), m, "latchkeyd was restarted");
-	cr_assert_eq(workers(m, w2), n);
+	cr_assert_eq(t_master_pid(), m, "latchkeyd was restarted");
+	cr_assert_eq(t_workers(m, w2, PIDS_MAX), n);
 	cr_assert_arr_eq(w2, w, (size_t)n * sizeof(pid_t),
 	    "a worker was replaced");
 }
@@ -791,7 +751,7 @@ Test(faults, a_worker_killed_mid_request_is_replaced_and_its_connection_freed,
 {
 	struct stream	*s;
 	struct config	 c;
-	pid_t		 m = master_pid(), w[PIDS_MAX], now[PIDS_MAX];
+	pid_t		 m = t_master_pid(), w[PIDS_MAX], now[PIDS_MAX];
 	pid_t		 victim = 0;
 	char		 cred[128], maxid[32];
 	long		 i, nr, after = 0;
@@ -799,7 +759,7 @@ Test(faults, a_worker_killed_mid_request_is_replaced_and_its_connection_freed,
 	int		 n, k, t_kill, t_new = -1, t_conn = -1, busy = 0;
 
 	stack_conf(&c);
-	n = workers(m, w);
+	n = t_workers(m, w, PIDS_MAX);
 	cr_assert_eq(n, c.workers);
 	snprintf(cred, sizeof(cred), "X-Api-Key: %s", key);
 	mix_add("POST", "/events", cred, events_1000(), 202);
@@ -826,7 +786,7 @@ Test(faults, a_worker_killed_mid_request_is_replaced_and_its_connection_freed,
 	t_kill = since(s);
 	cr_assert_eq(kill(victim, SIGKILL), 0);
 	while (since(s) - t_kill < 1000) {
-		k = workers(m, now);
+		k = t_workers(m, now, PIDS_MAX);
 		if (k == n && !has_pid(now, k, victim)) {
 			t_new = since(s) - t_kill;
 			break;
@@ -882,12 +842,12 @@ Test(faults, sigterm_under_load_stops_in_time_and_cuts_no_response_short,
 	struct config	 c;
 	struct hresp	*r;
 	char		 path[128], cred[128];
-	pid_t		 m = master_pid(), w[PIDS_MAX];
+	pid_t		 m = t_master_pid(), w[PIDS_MAX];
 	long		 i, n200, n502, n504;
 	int		 n, k, t_term, t_gone = -1, busy = 0;
 
 	stack_conf(&c);
-	n = workers(m, w);
+	n = t_workers(m, w, PIDS_MAX);
 	cr_assert_geq(n, 1);
 	snprintf(path, sizeof(path), "/projects/%s", prj);
 	snprintf(cred, sizeof(cred), "X-Api-Key: %s", key);
@@ -1054,7 +1014,7 @@ Test(faults, workers_run_as_the_configured_user_and_the_master_stays_root,
 	struct config	 c;
 	struct passwd	*pw;
 	char		 v[128];
-	pid_t		 m = master_pid(), w[PIDS_MAX];
+	pid_t		 m = t_master_pid(), w[PIDS_MAX];
 	long		 ids[64];
 	int		 n, k, i, g;
 
@@ -1063,7 +1023,7 @@ Test(faults, workers_run_as_the_configured_user_and_the_master_stays_root,
 	stack_conf(&c);
 	cr_assert_not_null(c.user, "the stack's config sets no user");
 	cr_assert_not_null(pw = getpwnam(c.user));
-	n = workers(m, w);
+	n = t_workers(m, w, PIDS_MAX);
 	cr_assert_eq(n, c.workers);
 	cr_assert_eq(status_ids(m, "Uid:", ids, 4), 4);
 	for (i = 0; i < 4; i++)
@@ -1201,12 +1161,12 @@ Test(faults, a_workers_memory_stays_flat_from_1000_to_100000_requests,
 	struct stream	*s1, *s2;
 	const struct hit *odd = NULL;
 	char		 path[128], cred[128];
-	pid_t		 m = master_pid(), w[PIDS_MAX], w2[PIDS_MAX];
+	pid_t		 m = t_master_pid(), w[PIDS_MAX], w2[PIDS_MAX];
 	long		 rss1, rss2, total, bad;
 	long long	 t0;
 	int		 n;
 
-	n = workers(m, w);
+	n = t_workers(m, w, PIDS_MAX);
 	cr_assert_geq(n, 1);
 	if (sanitized(w[0]))
 		cr_skip_test("latchkeyd runs under AddressSanitizer: its "
@@ -1242,8 +1202,8 @@ Test(faults, a_workers_memory_stays_flat_from_1000_to_100000_requests,
 	    MEM_FIRST, rss2, total, 100.0 * (double)(rss2 - rss1) /
 	    (double)rss1, now_ms() - t0, bad);
 
-	cr_assert_eq(master_pid(), m);
-	cr_assert_eq(workers(m, w2), n);
+	cr_assert_eq(t_master_pid(), m);
+	cr_assert_eq(t_workers(m, w2, PIDS_MAX), n);
 	cr_assert_arr_eq(w2, w, (size_t)n * sizeof(pid_t),
 	    "a worker was replaced: RSS of different processes");
 	cr_assert_geq(total, 20000, "only %ld requests in %d s", total,

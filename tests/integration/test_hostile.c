@@ -76,47 +76,6 @@ raw(const char *const *params, const char *body, size_t len)
 	return r;
 }
 
-static pid_t
-master_pid(void)
-{
-	char	 path[1024];
-	FILE	*f;
-	int	 pid = 0;
-
-	snprintf(path, sizeof(path), "%s/latchkeyd.pid",
-	    t_env("LATCHKEY_STATE"));
-	cr_assert_not_null(f = fopen(path, "r"), "%s", path);
-	cr_assert_eq(fscanf(f, "%d", &pid), 1);
-	fclose(f);
-	cr_assert_gt(pid, 1);
-	return (pid_t)pid;
-}
-
-static int
-cmp_pid(const void *a, const void *b)
-{
-	pid_t	 x = *(const pid_t *)a, y = *(const pid_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The master's children (pgrep -P), sorted; returns how many. */
-static int
-workers(pid_t *pids)
-{
-	char	 cmd[64];
-	FILE	*p;
-	int	 n = 0, pid;
-
-	snprintf(cmd, sizeof(cmd), "pgrep -P %d", (int)master_pid());
-	cr_assert_not_null(p = popen(cmd, "r"));
-	while (n < WORKERS_MAX && fscanf(p, "%d", &pid) == 1)
-		pids[n++] = (pid_t)pid;
-	pclose(p);
-	qsort(pids, (size_t)n, sizeof(pids[0]), cmp_pid);
-	return n;
-}
-
 static int
 has_pid(const pid_t *pids, int n, pid_t pid)
 {
@@ -139,9 +98,9 @@ steady_pool(pid_t *pids)
 	int	 n, m, i;
 
 	for (i = 0; i < 10; i++) {
-		n = workers(pids);
+		n = t_workers(t_master_pid(), pids, WORKERS_MAX);
 		usleep(1100000);
-		m = workers(again);
+		m = t_workers(t_master_pid(), again, WORKERS_MAX);
 		if (n > 0 && n == m && memcmp(pids, again,
 		    (size_t)n * sizeof(pids[0])) == 0)
 			return n;
@@ -367,7 +326,7 @@ overflow_round(unsigned nl, unsigned vl)
 	 * has n members. No death within 300 ms: none.
 	 */
 	for (;;) {
-		m = workers(after);
+		m = t_workers(t_master_pid(), after, WORKERS_MAX);
 		t = t_now_us();
 		dead = 0;
 		for (j = 0; j < n; j++)
@@ -485,7 +444,7 @@ Test(hostile, clients_hanging_up_mid_response_kill_no_worker, .init = setup,
 	cr_assert(strstr(log, "exited with status") == NULL,
 	    "a worker exited: %s", log);
 	free(log);
-	m = workers(after);
+	m = t_workers(t_master_pid(), after, WORKERS_MAX);
 	cr_assert_eq(m, n);
 	cr_assert_arr_eq(after, before, (size_t)n * sizeof(before[0]),
 	    "the workers were replaced");

@@ -15,42 +15,9 @@
 
 #include "http.h"
 
-static pid_t
-master_pid(void)
-{
-	char	 path[1024];
-	FILE	*f;
-	int	 pid = 0;
-
-	snprintf(path, sizeof(path), "%s/latchkeyd.pid",
-	    t_env("LATCHKEY_STATE"));
-	if ((f = fopen(path, "r")) != NULL) {
-		if (fscanf(f, "%d", &pid) != 1)
-			pid = 0;
-		fclose(f);
-	}
-	return (pid_t)pid;
-}
-
-/* The pids of the master's children, up to max; returns how many. */
-static int
-workers(pid_t master, pid_t *out, int max)
-{
-	char	 cmd[128];
-	FILE	*p;
-	int	 n = 0, pid;
-
-	snprintf(cmd, sizeof(cmd), "pgrep -P %d", (int)master);
-	cr_assert_not_null(p = popen(cmd, "r"));
-	while (n < max && fscanf(p, "%d", &pid) == 1)
-		out[n++] = pid;
-	pclose(p);
-	return n;
-}
-
 Test(pool, healthz_is_503_while_the_database_is_down_and_200_after)
 {
-	pid_t		 before = master_pid();
+	pid_t		 before = t_master_pid();
 	struct hresp	*r;
 	char		 b[64];
 	long long	 t0;
@@ -66,7 +33,7 @@ Test(pool, healthz_is_503_while_the_database_is_down_and_200_after)
 	cr_assert(t_wait_healthy(5), "no 200 within 5 s of the restart");
 	printf("pool: healthz back %lld ms after the database\n",
 	    (t_now_us() - t0) / 1000);
-	cr_assert_eq(master_pid(), before, "latchkeyd was restarted");
+	cr_assert_eq(t_master_pid(), before, "latchkeyd was restarted");
 }
 
 Test(pool, sighup_under_a_request_stream_refuses_nothing)
@@ -111,17 +78,17 @@ Test(pool, sighup_under_a_request_stream_refuses_nothing)
 
 Test(pool, a_killed_worker_is_replaced_within_a_second)
 {
-	pid_t		 m = master_pid(), w[64], after[64];
+	pid_t		 m = t_master_pid(), w[64], after[64];
 	int		 n, i, k;
 	long long	 t0;
 
-	n = workers(m, w, 64);
+	n = t_workers(m, w, 64);
 	cr_assert_geq(n, 1);
 	cr_assert_eq(kill(w[0], SIGKILL), 0);
 	t0 = t_now_us();
 	for (i = 0; i < 100; i++) {
 		usleep(10000);
-		k = workers(m, after, 64);
+		k = t_workers(m, after, 64);
 		if (k == n && after[0] != w[0] && after[k - 1] != w[0])
 			break;
 	}
@@ -133,10 +100,10 @@ Test(pool, a_killed_worker_is_replaced_within_a_second)
 
 Test(pool, sigterm_stops_every_process_and_a_restart_serves_again)
 {
-	pid_t	 m = master_pid(), w[64];
+	pid_t	 m = t_master_pid(), w[64];
 	int	 n, i;
 
-	n = workers(m, w, 64);
+	n = t_workers(m, w, 64);
 	cr_assert_geq(n, 1);
 	cr_assert_eq(kill(m, SIGTERM), 0);
 	for (i = 0; i < 100 && kill(m, 0) == 0; i++)

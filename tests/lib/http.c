@@ -351,3 +351,46 @@ t_error(const struct hresp *r, long status, const char *code)
 	cr_assert_str_eq(t_header(r, "Content-Type", b, sizeof(b)),
 	    "application/json; charset=utf-8");
 }
+
+static int
+pid_order(const void *a, const void *b)
+{
+	pid_t	 x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The stack's latchkeyd master, from its pidfile; 0 when there is none. */
+pid_t
+t_master_pid(void)
+{
+	char	 path[1024];
+	FILE	*f;
+	int	 pid = 0;
+
+	snprintf(path, sizeof(path), "%s/latchkeyd.pid",
+	    t_env("LATCHKEY_STATE"));
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return (pid_t)pid;
+}
+
+/* The pids of master's children (its workers), sorted, up to max. */
+int
+t_workers(pid_t master, pid_t *out, int max)
+{
+	char	 cmd[64];
+	FILE	*p;
+	int	 n = 0, pid;
+
+	snprintf(cmd, sizeof(cmd), "pgrep -P %d", (int)master);
+	cr_assert_not_null(p = popen(cmd, "r"));
+	while (n < max && fscanf(p, "%d", &pid) == 1)
+		out[n++] = (pid_t)pid;
+	pclose(p);
+	qsort(out, (size_t)n, sizeof(*out), pid_order);
+	return n;
+}

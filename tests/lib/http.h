@@ -8,6 +8,8 @@
 #ifndef TESTS_HTTP_H
 #define TESTS_HTTP_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include <json-c/json.h>
@@ -45,6 +47,8 @@ const char	*t_env(const char *);
 void		 t_secret(const char *);
 void		 t_project(const struct torg *, const char *, char *, char *);
 void		 t_error(const struct hresp *, long, const char *);
+pid_t		 t_master_pid(void);
+int		 t_workers(pid_t, pid_t *, int);
 
 #define JSON_CT	"application/json"
 
