@@ -50,7 +50,9 @@ PORTS_GIVEN=" "
 free_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 20000))
+		# Below the kernel's ephemeral range (32768 and up by default),
+		# so no client connection of the tests can hold it.
+		p=$((10000 + RANDOM % 20000))
 		case $PORTS_GIVEN in *" $p "*) continue ;; esac
 		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
 		PORTS_GIVEN="$PORTS_GIVEN$p "
