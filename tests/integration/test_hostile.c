@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1076,4 +1077,20 @@ Test(hostile, peers_that_stall_before_their_params_are_cut_at_the_deadline,
 	snprintf(cmd, sizeof(cmd), "grep -q 'request open past request_timeout' "
 	    "%s/latchkeyd.log", t_env("LATCHKEY_STATE"));
 	cr_assert_eq(system(cmd), 0, "no worker was cut at the deadline");
+}
+
+/* The socket is for the web server alone: mode 0660, its group. */
+Test(hostile, the_socket_is_mode_0660_and_owned_by_the_web_servers_group)
+{
+	struct stat	 st;
+
+	cr_assert_eq(stat(sock_path(), &st), 0, "%s", sock_path());
+	cr_assert(S_ISSOCK(st.st_mode));
+	cr_assert_eq(st.st_mode & 07777, 0660, "mode %o", st.st_mode & 07777);
+	if (getuid() == 0) {
+		struct group *gr = getgrnam("www-data");
+
+		cr_assert_not_null(gr);
+		cr_assert_eq(st.st_gid, gr->gr_gid, "group %d", (int)st.st_gid);
+	}
 }
