@@ -23,13 +23,23 @@
 #include "extern.h"
 
 static volatile sig_atomic_t stopping;
+static int		 listen_fd = -1;
 
+/*
+ * SIGTERM: finish the request in hand, take no other. Closing our copy of
+ * the listening socket (other processes keep theirs) closes the race of a
+ * signal that lands just before accept(2): that accept fails at once.
+ */
 static void
 on_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
 	FCGX_ShutdownPending();
+	if (listen_fd != -1) {
+		close(listen_fd);
+		listen_fd = -1;
+	}
 }
 
 static void
@@ -282,6 +292,7 @@ worker_run(int fd, const struct config *c, struct watch *w)
 	struct rlimit	 rl = { 0, 0 };
 	FCGX_Request	*fr = (FCGX_Request *)w->fr;
 
+	listen_fd = fd;
 	signals();
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	/* No core dumps, no ptrace by others: raw secrets pass through. */
