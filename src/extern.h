@@ -348,6 +348,8 @@ int	 auth_bearer(const char *, const char *, char *);
 void	 handler_healthz(struct request *);
 
 /* handler-projects.c */
+extern const struct valid_field project_create_fields[2];
+extern const struct valid_field project_update_fields[2];
 void	 handler_projects_list(struct request *);
 void	 handler_projects_create(struct request *);
 void	 handler_projects_get(struct request *);
@@ -355,6 +357,7 @@ void	 handler_projects_update(struct request *);
 void	 handler_projects_delete(struct request *);
 
 /* handler-keys.c */
+extern const struct valid_field key_create_fields[1];
 void	 handler_keys_list(struct request *);
 void	 handler_keys_create(struct request *);
 void	 handler_keys_delete(struct request *);

@@ -8,7 +8,8 @@
 
 #include "extern.h"
 
-static const struct valid_field create_fields[] = {
+/* The body POST .../api-keys takes, as data. */
+const struct valid_field key_create_fields[1] = {
 	{ "name", VT_NAME_OR_NULL, 0 },
 };
 
@@ -88,8 +89,8 @@ handler_keys_create(struct request *r)
 	size_t			 namelen = 0;
 	int			 rc;
 
-	if (r->json != NULL && valid_object(r->json, create_fields, 1, &field,
-	    &msg) != 0) {
+	if (r->json != NULL && valid_object(r->json, key_create_fields,
+	    NARG(key_create_fields), &field, &msg) != 0) {
 		resp_invalid(r, field, msg);
 		return;
 	}

@@ -10,12 +10,13 @@
 
 #include "extern.h"
 
-static const struct valid_field create_fields[] = {
+/* The bodies each call takes, as data (the fuzz harness checks them too). */
+const struct valid_field project_create_fields[2] = {
 	{ "name", VT_NAME, 1 },
 	{ "environment", VT_ENVIRONMENT, 0 },
 };
 
-static const struct valid_field update_fields[] = {
+const struct valid_field project_update_fields[2] = {
 	{ "name", VT_NAME, 0 },
 	{ "environment", VT_ENVIRONMENT, 0 },
 };
@@ -170,7 +171,8 @@ handler_projects_create(struct request *r)
 	size_t			 namelen, envlen;
 	int			 rc;
 
-	if (valid_object(r->json, create_fields, 2, &field, &msg) != 0) {
+	if (valid_object(r->json, project_create_fields,
+	    NARG(project_create_fields), &field, &msg) != 0) {
 		resp_invalid(r, field, msg);
 		return;
 	}
@@ -229,7 +231,8 @@ handler_projects_update(struct request *r)
 	size_t		 namelen = 0, envlen;
 	int		 rc;
 
-	if (valid_object(r->json, update_fields, 2, &field, &msg) != 0) {
+	if (valid_object(r->json, project_update_fields,
+	    NARG(project_update_fields), &field, &msg) != 0) {
 		resp_invalid(r, field, msg);
 		return;
 	}

@@ -146,7 +146,8 @@ resp_clear(struct request *r)
 	const char	*s;
 	size_t		 n;
 
-	if (r->resp.secret != NULL && r->resp.json != NULL) {
+	if (r->resp.secret != NULL && r->resp.json != NULL &&
+	    json_object_is_type(r->resp.secret, json_type_string)) {
 		s = resp_body(r, &n);
 		explicit_bzero((char *)s, n);
 		s = json_object_get_string(r->resp.secret);
