@@ -1,11 +1,10 @@
 /*
- * The projects API through nginx, to the letter of API.md: the life of a
- * project, the raw key shown once, pagination under concurrent change, two
- * organizations, hostile bodies, concurrent creates.
+ * The projects API through nginx, to the letter of the contract: the life
+ * of a project, the raw key shown once, pagination under concurrent change,
+ * two organizations, hostile bodies, concurrent creates.
  */
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include <criterion/criterion.h>
 
+#include "corpus.h"
 #include "http.h"
 
 static struct torg	 org;
@@ -416,72 +416,49 @@ Test(projects, another_organizations_ids_are_404_everywhere,
 	t_free(r);
 }
 
-static char *
-slurp(const char *path, long *len)
-{
-	FILE	*f = fopen(path, "rb");
-	char	*b;
-
-	cr_assert_not_null(f, "%s", path);
-	fseek(f, 0, SEEK_END);
-	*len = ftell(f);
-	rewind(f);
-	b = malloc((size_t)*len + 1);
-	cr_assert_eq(fread(b, 1, (size_t)*len, f), (size_t)*len);
-	b[*len] = '\0';
-	fclose(f);
-	return b;
-}
-
-Test(projects, every_hostile_body_of_the_corpus_is_refused_and_changes_nothing,
+/*
+ * POST /projects answers every corpus body with 400 and the code INDEX
+ * gives it; the same body on PATCH is a 400 or (a valid partial update) a
+ * 200, never a 5xx or a dropped connection; no project or key appears.
+ */
+Test(projects, post_refuses_each_corpus_body_as_indexed_and_creates_nothing,
     .init = setup, .timeout = 120)
 {
-	char		 line[512], path[1024], *tab, *body, prj[64];
-	char		 ppath[128];
-	FILE		*idx;
-	long		 len;
-	int		 n = 0;
-	struct hresp	*r;
-	struct json_object *e;
-	long long	 before, keys;
+	struct corpus		 c;
+	struct corpus_body	*b;
+	char			 prj[64], ppath[128];
+	size_t			 i;
+	struct hresp		*r;
+	struct json_object	*e;
+	long long		 before, keys;
 
 	t_project(&org, "target", prj, NULL);
 	snprintf(ppath, sizeof(ppath), "/projects/%s", prj);
 	before = projects_of(&org);
 	keys = t_count("SELECT COUNT(*) FROM api_keys WHERE project_id = ?",
 	    prj);
-	snprintf(path, sizeof(path), "%s/bodies/INDEX",
-	    t_env("LATCHKEY_TEST_DATA"));
-	cr_assert_not_null(idx = fopen(path, "r"));
-	while (fgets(line, sizeof(line), idx) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		tab = strchr(line, '\t');
-		*tab++ = '\0';
-		snprintf(path, sizeof(path), "%s/bodies/%s",
-		    t_env("LATCHKEY_TEST_DATA"), line);
-		body = slurp(path, &len);
-		r = t_http("POST", "/projects", org.auth, JSON_CT, body, len);
-		t_error(r, 400, tab);
+	corpus_load(&c);
+	for (i = 0; i < c.n; i++) {
+		b = &c.body[i];
+		r = t_http("POST", "/projects", org.auth, JSON_CT, b->data,
+		    (long)b->len);
+		t_error(r, 400, b->code);
 		cr_assert(json_object_object_get_ex(r->json, "error", &e));
-		if (strcmp(tab, "validation_failed") == 0)
+		if (!corpus_is_invalid_json(b))
 			cr_assert_not_null(t_str(e, "field"), "%s: no field",
-			    line);
+			    b->file);
 		t_free(r);
-		/* The same body on PATCH: a 4xx (or 200 for a valid
-		 * partial update), never a 5xx or a dropped connection. */
-		r = t_http("PATCH", ppath, org.auth, JSON_CT, body, len);
+		r = t_http("PATCH", ppath, org.auth, JSON_CT, b->data,
+		    (long)b->len);
 		cr_assert(r->status == 400 || r->status == 200, "%s: %ld",
-		    line, r->status);
+		    b->file, r->status);
 		t_free(r);
-		free(body);
-		n++;
 	}
-	fclose(idx);
-	cr_assert_geq(n, 150);
 	cr_assert_eq(projects_of(&org), before);
 	cr_assert_eq(t_count("SELECT COUNT(*) FROM api_keys WHERE "
 	    "project_id = ?", prj), keys);
-	printf("projects: %d corpus bodies refused\n", n);
+	printf("projects: %zu corpus bodies refused\n", c.n);
+	corpus_free(&c);
 }
 
 Test(projects, malformed_requests_get_the_right_4xx, .init = setup)

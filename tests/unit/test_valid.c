@@ -3,7 +3,6 @@
  * body gate (grammar, depth, duplicates, numbers), field tables, and the
  * hostile bodies of tests/data/bodies that POST /projects must refuse.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "extern.h"
+#include "corpus.h"
 
 /*
  * A string literal and its length, NUL bytes included.  Tables hold their
@@ -684,73 +684,31 @@ Test(valid, object_names_an_empty_unknown_key_by_its_empty_name)
 	json_object_put(o);
 }
 
-/* Reads path whole; -1 when it is missing or too large for the test. */
-static int
-slurp(const char *path, char *buf, size_t size, size_t *len)
-{
-	FILE	*f;
-
-	if ((f = fopen(path, "rb")) == NULL)
-		return -1;
-	*len = fread(buf, 1, size, f);
-	fclose(f);
-	return *len < size ? 0 : -1;
-}
-
 Test(valid, corpus_bodies_are_all_refused_as_their_index_says)
 {
-	static char		 body[65537];
+	struct corpus		 c;
+	struct corpus_body	*b;
 	struct json_object	*o;
-	const char		*data, *msg, *field;
-	char			 path[1024], line[256], *tab;
-	size_t			 len, n = 0, files = 0;
-	FILE			*index;
-	DIR			*dir;
-	struct dirent		*de;
-	int			 invalid;
+	const char		*msg, *field;
+	size_t			 i;
 
-	if ((data = getenv("LATCHKEY_TEST_DATA")) == NULL)
-		data = "tests/data";
-	snprintf(path, sizeof(path), "%s/bodies/INDEX", data);
-	index = fopen(path, "r");
-	cr_assert_not_null(index, "%s: set LATCHKEY_TEST_DATA", path);
-	while (fgets(line, sizeof(line), index) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		tab = strchr(line, '\t');
-		cr_assert_not_null(tab, "INDEX line: %s", line);
-		*tab++ = '\0';
-		cr_assert(strcmp(tab, "invalid_json") == 0 ||
-		    strcmp(tab, "validation_failed") == 0, "%s: %s", line, tab);
-		invalid = strcmp(tab, "invalid_json") == 0;
-		snprintf(path, sizeof(path), "%s/bodies/%s", data, line);
-		cr_assert_eq(slurp(path, body, sizeof(body), &len), 0,
-		    "%s: missing or above 64 KiB", path);
-		o = valid_json_parse(body, len, &msg);
-		/* API.md: a body that is not an object is invalid_json. */
-		if (invalid) {
+	corpus_load(&c);
+	for (i = 0; i < c.n; i++) {
+		b = &c.body[i];
+		o = valid_json_parse(b->data, b->len, &msg);
+		/* A body that is not an object is invalid_json. */
+		if (corpus_is_invalid_json(b)) {
 			cr_assert(o == NULL ||
 			    !json_object_is_type(o, json_type_object),
-			    "%s: parsed as an object", line);
+			    "%s: parsed as an object", b->file);
 			json_object_put(o);
 		} else {
-			cr_assert_not_null(o, "%s: %s", line, msg);
+			cr_assert_not_null(o, "%s: %s", b->file, msg);
 			cr_assert_eq(valid_object(o, project_fields,
 			    NELEM(project_fields), &field, &msg), -1,
-			    "%s: passed the project schema", line);
+			    "%s: passed the project schema", b->file);
 			json_object_put(o);
 		}
-		n++;
 	}
-	fclose(index);
-	cr_assert_geq(n, 150);
-
-	/* Every body in the directory is in INDEX. */
-	snprintf(path, sizeof(path), "%s/bodies", data);
-	cr_assert_not_null(dir = opendir(path));
-	while ((de = readdir(dir)) != NULL)
-		if ((len = strlen(de->d_name)) > 5 &&
-		    strcmp(de->d_name + len - 5, ".json") == 0)
-			files++;
-	closedir(dir);
-	cr_assert_eq(files, n, "%zu .json files, %zu in INDEX", files, n);
+	corpus_free(&c);
 }
