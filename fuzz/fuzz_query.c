@@ -1,14 +1,15 @@
 /*
  * libFuzzer harness for query strings: request_query for the parameters
- * the handlers read, into buffers of 1 byte to 4 KiB, checked against a
- * plain restatement of its contract; then the values through the handlers'
- * own parsers.  parse_limit, parse_cursor and make_cursor are static in
- * handler-projects.c, so that file is compiled into this one (the copy in
- * liblatchkey.a is then never linked).
+ * the routes take, into buffers of 1 byte to 4 KiB, checked against a
+ * plain restatement of its contract; then the values through the checks
+ * of valid.c and request_query_parse, as a route's guard runs them.
  */
-#include "handler-projects.c"
-
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "extern.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -82,7 +83,7 @@ check_query(const char *q, const char *name, size_t len)
 	free(buf);
 }
 
-/* 1 when s is what parse_limit must take: "1" to "100", plain decimal. */
+/* 1 when s is what valid_limit must take: "1" to "100", plain decimal. */
 static int
 ref_limit(const char *s)
 {
@@ -92,57 +93,81 @@ ref_limit(const char *s)
 	    strspn(s, "0123456789") == n && atoi(s) <= 100;
 }
 
-/* The limit and cursor of GET /projects, as handler_projects_list reads. */
+/* The limit and cursor of GET /projects, through valid.c's checks. */
 static void
 check_page(const char *q)
 {
 	char	 buf[128], time[TIME_LEN + 1], id[ID_LEN + 1];
-	char	 api[TIME_LEN + 1], next[CURSOR_TIME + ID_LEN + 1];
+	char	 api[TIME_LEN + 1], next[CURSOR_LEN + 1];
 	size_t	 i;
 	int	 v;
 
 	if (request_query(q, "limit", buf, sizeof(buf)) == 1) {
-		v = parse_limit(buf);
+		v = valid_limit(buf);
 		if (v != (ref_limit(buf) ? atoi(buf) : -1))
-			fail("parse_limit disagrees with its contract", q);
+			fail("valid_limit disagrees with its contract", q);
 	}
 	if (request_query(q, "cursor", buf, sizeof(buf)) != 1 ||
-	    parse_cursor(buf, time, id) != 0)
+	    valid_cursor(buf, "prj_", time, id) != 0)
 		return;
 	if (strlen(buf) != CURSOR_TIME + ID_LEN ||
 	    strspn(buf, "0123456789") != CURSOR_TIME ||
 	    strcmp(id, buf + CURSOR_TIME) != 0 ||
 	    secret_id_valid(id, "prj_") != 0)
-		fail("parse_cursor took a cursor of the wrong shape", q);
+		fail("valid_cursor took a cursor of the wrong shape", q);
 	if (strlen(time) != 23)
-		fail("parse_cursor made a time of the wrong length", q);
+		fail("valid_cursor made a time of the wrong length", q);
 	for (i = 0; i < 23; i++)
 		if ((i == 4 || i == 7) ? time[i] != '-' :
 		    i == 10 ? time[i] != ' ' :
 		    (i == 13 || i == 16) ? time[i] != ':' :
 		    i == 19 ? time[i] != '.' :
 		    (time[i] < '0' || time[i] > '9'))
-			fail("parse_cursor made a time not DATETIME(3)", q);
+			fail("valid_cursor made a time not DATETIME(3)", q);
 	/* The cursor made from that row is the cursor given. */
 	memcpy(api, time, 23);
 	api[10] = 'T';
 	api[23] = 'Z';
 	api[24] = '\0';
-	make_cursor(next, api, id);
+	valid_cursor_make(next, api, id);
 	if (strcmp(next, buf) != 0)
-		fail("make_cursor does not give back the cursor parsed", q);
+		fail("valid_cursor_make does not give back the cursor", q);
 }
 
-/* includeRevoked, as handler_keys_list reads it. */
+/*
+ * request_query_parse over every parameter: it fails exactly when one of
+ * them, read alone, is present and bad, and names that one.
+ */
 static void
-check_revoked(const char *q)
+check_parse(const char *q)
 {
-	char	 buf[16];
-	int	 rc;
+	static const char *const pnames[Q__MAX] = { "limit", "cursor",
+	    "includeRevoked" };
+	struct query	 out;
+	char		 buf[128], t[TIME_LEN + 1], id[ID_LEN + 1];
+	const char	*name = NULL, *msg = NULL, *want = NULL;
+	size_t		 i;
+	int		 rc, bad;
 
-	rc = request_query(q, "includeRevoked", buf, sizeof(buf));
-	if (rc == 1 && strlen(buf) >= sizeof(buf))
-		fail("includeRevoked overflows the handler's buffer", q);
+	for (i = 0; i < Q__MAX && want == NULL; i++) {
+		rc = request_query(q, pnames[i], buf, sizeof(buf));
+		if (rc == 0)
+			continue;
+		bad = rc < 0 || (i == Q_LIMIT ? valid_limit(buf) < 0 :
+		    i == Q_CURSOR ? valid_cursor(buf, "prj_", t, id) != 0 :
+		    valid_bool(buf) < 0);
+		if (bad)
+			want = pnames[i];
+	}
+	rc = request_query_parse(q, QP(Q_LIMIT) | QP(Q_CURSOR) |
+	    QP(Q_INCLUDE_REVOKED), &out, &name, &msg);
+	if ((rc != 0) != (want != NULL) ||
+	    (rc != 0 && (strcmp(name, want) != 0 || msg == NULL)))
+		fail("request_query_parse disagrees with the checks", q);
+	if (rc == 0 && (out.limit < 1 || out.limit > 100))
+		fail("request_query_parse gave a limit out of range", q);
+	if (request_query_parse(q, 0, &out, &name, &msg) != 0)
+		fail("request_query_parse refused a parameter not taken", q);
 }
 
 /* One input as a QUERY_STRING; returns 0 or aborts. */
@@ -160,7 +185,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (j = 0; j < NELEM(lens); j++)
 			check_query(q, names[i], lens[j]);
 	check_page(q);
-	check_revoked(q);
+	check_parse(q);
 	free(q);
 	return 0;
 }

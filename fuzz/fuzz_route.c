@@ -17,7 +17,7 @@
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-enum field {
+enum fparam {
 	F_METHOD,
 	F_URI,
 	F_QUERY,

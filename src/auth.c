@@ -1,7 +1,10 @@
 /*
- * Credentials to identities: a management token to its organization, an API
- * key to its project. The checksum is checked first, so a mistyped or forged
- * value costs no database query; the raw value is zeroed after hashing.
+ * The guards of the route table: credentials to identities, and the one
+ * order every guarded route answers in: a bad credential is 401 before
+ * any 400 of its query or body. A management token or API key is checked
+ * for form and checksum first, so a mistyped or forged value costs no
+ * database query; the raw value is zeroed once hashed. The SQL behind the
+ * lookups is in store-orgs.c and store-keys.c.
  */
 #include <strings.h>
 #include <string.h>
@@ -31,96 +34,99 @@ auth_bearer(const char *hdr, const char *prefix, char *out)
 	return 0;
 }
 
-/* Answers 401 unauthorized with WWW-Authenticate; returns -1. */
-int
-auth_fail(struct request *r)
+/* Answers a result other than RES_OK; returns -1. */
+static int
+refuse(struct request *r, enum result res)
 {
-	resp_error(r, 401, "unauthorized", "missing or invalid credentials",
-	    NULL);
+	resp_result(r, res);
 	return -1;
 }
 
 /*
- * Checks the form and checksum of a management token, with no database
- * work, and keeps its hash in r->token_hash for a fused read. Returns 0,
- * or -1 with the 401 set.
+ * Checks the form and checksum of the management token, with no database
+ * work, and keeps its hash in r->tok for the lookup. 0, or -1 with the 401.
  */
-int
-auth_token(struct request *r)
+static int
+token_form(struct request *r)
 {
 	char	 tok[SECRET_MAX + 1];
 	int	 rc;
 
 	if (auth_bearer(r->authorization, TOKEN_PREFIX, tok) == -1)
-		return auth_fail(r);
+		return refuse(r, RES_UNAUTHORIZED);
 	rc = secret_check(tok, strlen(tok), TOKEN_PREFIX);
 	if (rc == 0)
-		secret_hash(tok, strlen(tok), r->token_hash);
+		secret_hash(tok, strlen(tok), r->tok.hash);
 	explicit_bzero(tok, sizeof(tok));
-	return rc == 0 ? 0 : auth_fail(r);
+	return rc == 0 ? 0 : refuse(r, RES_UNAUTHORIZED);
 }
 
-/*
- * Authenticates a management request; sets r->org_id. Returns 0, or -1
- * with the response (401 or 503) already set.
- */
-int
-auth_org(struct request *r)
+/* Looks the token up on its own; sets r->org_id. 0, or -1 with the answer. */
+static int
+token_lookup(struct request *r)
 {
-	if (auth_token(r) != 0)
-		return -1;
-	return auth_lookup(r);
-}
+	enum result	 rc;
 
-/*
- * Looks up the token whose hash auth_token kept; sets r->org_id. For a
- * fused read that refuses its query before reading: a bad credential is
- * still a 401 first. Returns 0, or -1 with the response set.
- */
-int
-auth_lookup(struct request *r)
-{
-	int	 rc;
-
-	if ((rc = store_orgs_auth(r->token_hash, r->org_id)) == 1)
-		return auth_fail(r);
-	if (rc != DB_OK) {
-		resp_db_error(r, rc);
-		return -1;
-	}
+	if ((rc = store_orgs_auth(r->tok.hash, r->org_id)) != RES_OK)
+		return refuse(r, rc);
 	return 0;
 }
 
 /*
  * Authenticates an ingest request by "Authorization: Bearer lk_..." or,
  * failing that, "X-Api-Key: lk_..."; sets r->key_id, project_id and
- * environment. Returns 0, or -1 with the response already set.
+ * environment. 0, or -1 with the answer set.
  */
-int
-auth_key(struct request *r)
+static int
+key_lookup(struct request *r)
 {
 	char		 key[SECRET_MAX + 1];
 	unsigned char	 hash[SECRET_HASH];
-	int		 rc;
+	enum result	 rc;
+	int		 bad;
 
 	/* A Bearer API key first; else X-Api-Key, whatever else is sent. */
 	if (auth_bearer(r->authorization, KEY_PREFIX, key) == -1) {
 		if (r->api_key == NULL || strlen(r->api_key) > SECRET_MAX)
-			return auth_fail(r);
+			return refuse(r, RES_UNAUTHORIZED);
 		strlcpy(key, r->api_key, sizeof(key));
 	}
-	rc = secret_check(key, strlen(key), KEY_PREFIX);
-	if (rc == 0)
+	bad = secret_check(key, strlen(key), KEY_PREFIX);
+	if (!bad)
 		secret_hash(key, strlen(key), hash);
 	explicit_bzero(key, sizeof(key));
-	if (rc != 0)
-		return auth_fail(r);
+	if (bad)
+		return refuse(r, RES_UNAUTHORIZED);
 	rc = store_keys_verify(hash, r->key_id, r->project_id, r->environment,
 	    &r->key_stale);
-	if (rc == 1)
-		return auth_fail(r);
-	if (rc != DB_OK) {
-		resp_db_error(r, rc);
+	return rc == RES_OK ? 0 : refuse(r, rc);
+}
+
+/*
+ * Runs route rt's guard and reads its query parameters into r->q, in the
+ * contract's order: the credential's form (401), then the parameters —
+ * a bad one is a 400 only once the credential is known good, so it costs
+ * a lookup even on an R_TOKEN route — then the lookup of R_ORG and R_KEY.
+ * An R_TOKEN route's handler checks the token inside its own read
+ * (struct tokauth). Returns 0, or -1 with the answer set.
+ */
+int
+auth_guard(struct request *r, const struct route *rt)
+{
+	const char	*name, *msg;
+	int		 bad;
+
+	if ((rt->flags & (R_ORG | R_TOKEN)) && token_form(r) != 0)
+		return -1;
+	bad = request_query_parse(r->query, rt->query, &r->q, &name, &msg);
+	if (bad && (rt->flags & R_TOKEN) && token_lookup(r) != 0)
+		return -1;
+	if ((rt->flags & R_ORG) && token_lookup(r) != 0)
+		return -1;
+	if ((rt->flags & R_KEY) && key_lookup(r) != 0)
+		return -1;
+	if (bad) {
+		resp_invalid(r, name, msg);
 		return -1;
 	}
 	return 0;

@@ -1,12 +1,15 @@
 /*
  * The one MariaDB connection of a process: connect (after fork), prepared
  * statements cached per connection, and the rules for a lost server: no
- * automatic reconnect option; on 2006/2013/1243 the connection is closed and the
- * caller decides whether the work may be retried (see PITFALLS.md).
+ * automatic reconnect option (with it, prepared statements fail with 1243
+ * after a reconnect and a retried COMMIT can lose its writes); on
+ * 2006/2013/1243 the connection is closed and the caller decides whether
+ * the work may be retried. Also the clock the stores write with.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mysql.h>
 #include <errmsg.h>
@@ -15,10 +18,15 @@
 #include "extern.h"
 
 #define STMT_CACHE	64
-#define COLS_MAX	16
 
 static const struct config *conf;
 static MYSQL		*conn;
+/*
+ * Prepared statements, found by the ADDRESS of their SQL text: every text
+ * given to db_exec must be a string constant (the stores' stmts[] tables),
+ * never one built in a buffer that is reused, which would find the
+ * statement prepared from the buffer's earlier text.
+ */
 static struct {
 	const char	*sql;
 	MYSQL_STMT	*st;
@@ -26,7 +34,7 @@ static struct {
 static MYSQL_STMT	*cur;		/* the statement db_fetch reads */
 static struct db_col	*cur_cols;
 static size_t		 cur_ncols;
-static MYSQL_TIME	 times[COLS_MAX];
+static MYSQL_TIME	 times[DB_COLS_MAX];
 static unsigned long long affected;
 static int		 lost;		/* the connection broke this request */
 static int		 unsafe;	/* a write was sent this request */
@@ -94,8 +102,8 @@ is_gone(unsigned int e)
 	    e == CR_SERVER_LOST_EXTENDED || e == 4031 /* idle timeout */;
 }
 
-/* Maps a server error to our codes, closing the connection when it is gone. */
-static int
+/* Maps a server error to a result, closing the connection when it is gone. */
+static enum result
 fail(unsigned int e, const char *msg)
 {
 	strlcpy(lasterr, msg, sizeof(lasterr));
@@ -104,16 +112,16 @@ fail(unsigned int e, const char *msg)
 		log_msg(LOG_WARNING, "database %s: %s", where, msg);
 		db_close();
 		lost = 1;
-		return DB_GONE;
+		return RES_DB_LOST;
 	}
 	if (e == ER_DUP_ENTRY)
-		return DB_DUP;
+		return RES_DUPLICATE;
 	log_msg(LOG_ERR, "database error %u: %s", e, msg);
-	return DB_ERR;
+	return RES_DB_ERROR;
 }
 
-/* Opens the connection if there is none: utf8mb4, UTC. 0 or DB_GONE. */
-int
+/* Opens the connection if there is none: utf8mb4, UTC. RES_OK or lost. */
+enum result
 db_connect(void)
 {
 	unsigned int	 timeout = 2, rw = 10;
@@ -122,7 +130,7 @@ db_connect(void)
 		return 0;
 	if ((conn = mysql_init(NULL)) == NULL) {
 		log_msg(LOG_ERR, "mysql_init: out of memory");
-		return DB_GONE;
+		return RES_DB_LOST;
 	}
 	mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
@@ -141,21 +149,21 @@ db_connect(void)
 		mysql_close(conn);
 		conn = NULL;
 		lost = 1;
-		return DB_GONE;
+		return RES_DB_LOST;
 	}
-	return 0;
+	return RES_OK;
 }
 
-/* Checks the server answers, reconnecting once. 0 or DB_GONE. */
-int
+/* Checks the server answers, reconnecting once. RES_OK or RES_DB_LOST. */
+enum result
 db_ping(void)
 {
 	if (conn != NULL && mysql_ping(conn) == 0)
-		return 0;
+		return RES_OK;
 	db_close();
-	if (db_connect() != 0)
-		return DB_GONE;
-	return mysql_ping(conn) == 0 ? 0 : fail(mysql_errno(conn),
+	if (db_connect() != RES_OK)
+		return RES_DB_LOST;
+	return mysql_ping(conn) == 0 ? RES_OK : fail(mysql_errno(conn),
 	    mysql_error(conn));
 }
 
@@ -180,22 +188,23 @@ db_retry_safe(void)
 	return !unsafe;
 }
 
-/* Finds sql's statement in the cache, preparing it on first use. */
-static int
+/* Finds sql's statement in the cache (by address), preparing it once. */
+static enum result
 prepare(const char *sql, MYSQL_STMT **out)
 {
 	size_t		 i;
 	MYSQL_STMT	*st;
-	int		 rc;
+	enum result	 rc;
 
 	for (i = 0; i < STMT_CACHE && cache[i].sql != NULL; i++)
 		if (cache[i].sql == sql) {
 			*out = cache[i].st;
-			return DB_OK;
+			return RES_OK;
 		}
 	if (i == STMT_CACHE) {
-		log_msg(LOG_ERR, "statement cache full");
-		return DB_ERR;
+		log_msg(LOG_ERR, "statement cache full (%d statements)",
+		    STMT_CACHE);
+		return RES_DB_ERROR;
 	}
 	if ((st = mysql_stmt_init(conn)) == NULL)
 		return fail(mysql_errno(conn), mysql_error(conn));
@@ -207,50 +216,68 @@ prepare(const char *sql, MYSQL_STMT **out)
 	cache[i].sql = sql;
 	cache[i].st = st;
 	*out = st;
-	return DB_OK;
+	return RES_OK;
 }
 
 /*
  * Runs trusted SQL text that carries no user data (a migration file).
- * DB_OK or a db_rc.
+ * RES_OK or a database result.
  */
-int
+enum result
 db_query_text(const char *sql)
 {
 	MYSQL_RES	*res;
 
-	if (db_connect() != 0)
-		return DB_GONE;
+	if (db_connect() != RES_OK)
+		return RES_DB_LOST;
 	if (mysql_real_query(conn, sql, strlen(sql)) != 0)
 		return fail(mysql_errno(conn), mysql_error(conn));
 	if ((res = mysql_store_result(conn)) != NULL)
 		mysql_free_result(res);
-	return DB_OK;
+	return RES_OK;
+}
+
+/* Logs a statement whose argument or column count is not its SQL's. */
+static enum result
+miscounted(const char *sql, const char *what, size_t given, size_t want)
+{
+	log_msg(LOG_ERR, "database: %zu %s given, %zu expected: %.60s", given,
+	    what, want, sql);
+	return RES_DB_ERROR;
 }
 
 /*
- * Runs the prepared statement sql with args; for a SELECT, binds cols for
- * db_fetch. Returns DB_OK or a db_rc. Strings are passed and read as bytes.
+ * Runs the prepared statement sql (a string constant: see cache) with
+ * args; for a SELECT, binds cols for db_fetch. Returns RES_OK or a
+ * database result. Strings are passed and read as bytes.
  */
-int
+enum result
 db_exec(const char *sql, const struct db_arg *args, size_t nargs,
     struct db_col *cols, size_t ncols)
 {
 	MYSQL_STMT	*st = NULL;
-	MYSQL_BIND	 in[16], out[COLS_MAX];
+	MYSQL_BIND	 in[DB_ARGS_MAX], out[DB_COLS_MAX];
 	size_t		 i;
-	int		 rc;
+	enum result	 rc;
 
-	if (nargs > 16 || ncols > COLS_MAX)
-		return DB_ERR;
+	if (nargs > DB_ARGS_MAX)
+		return miscounted(sql, "arguments", nargs, DB_ARGS_MAX);
+	if (ncols > DB_COLS_MAX)
+		return miscounted(sql, "columns", ncols, DB_COLS_MAX);
 	if (cur != NULL) {
 		mysql_stmt_free_result(cur);
 		cur = NULL;
 	}
-	if (db_connect() != 0)
-		return DB_GONE;
-	if ((rc = prepare(sql, &st)) != DB_OK)
+	if (db_connect() != RES_OK)
+		return RES_DB_LOST;
+	if ((rc = prepare(sql, &st)) != RES_OK)
 		return rc;
+	if (mysql_stmt_param_count(st) != nargs)
+		return miscounted(sql, "arguments", nargs,
+		    mysql_stmt_param_count(st));
+	if (ncols > 0 && mysql_stmt_field_count(st) != ncols)
+		return miscounted(sql, "columns", ncols,
+		    mysql_stmt_field_count(st));
 	memset(in, 0, sizeof(in));
 	for (i = 0; i < nargs; i++) {
 		switch (args[i].type) {
@@ -277,7 +304,7 @@ db_exec(const char *sql, const struct db_arg *args, size_t nargs,
 		return fail(mysql_stmt_errno(st), mysql_stmt_error(st));
 	affected = mysql_stmt_affected_rows(st);
 	if (mysql_stmt_field_count(st) == 0)
-		return DB_OK;
+		return RES_OK;
 	memset(out, 0, sizeof(out));
 	for (i = 0; i < ncols; i++) {
 		out[i].is_null = (my_bool *)&cols[i].null;
@@ -307,7 +334,7 @@ db_exec(const char *sql, const struct db_arg *args, size_t nargs,
 	cur = st;
 	cur_cols = cols;
 	cur_ncols = ncols;
-	return DB_OK;
+	return RES_OK;
 }
 
 /* Reads the next row of the last SELECT into its cols: 1, 0 at the end, -1. */
@@ -356,27 +383,27 @@ db_affected(void)
 	return affected;
 }
 
-/* Opens a transaction. DB_OK or a db_rc. */
-int
+/* Opens a transaction. RES_OK or a database result. */
+enum result
 db_begin(void)
 {
-	if (db_connect() != 0)
-		return DB_GONE;
+	if (db_connect() != RES_OK)
+		return RES_DB_LOST;
 	unsafe = 1;
 	if (mysql_real_query(conn, "START TRANSACTION", 17) != 0)
 		return fail(mysql_errno(conn), mysql_error(conn));
-	return DB_OK;
+	return RES_OK;
 }
 
-/* Commits the transaction. DB_OK or a db_rc. */
-int
+/* Commits the transaction. RES_OK or a database result. */
+enum result
 db_commit(void)
 {
 	if (conn == NULL)
-		return DB_GONE;
+		return RES_DB_LOST;
 	if (mysql_commit(conn) != 0)
 		return fail(mysql_errno(conn), mysql_error(conn));
-	return DB_OK;
+	return RES_OK;
 }
 
 /* Rolls back the open transaction, if the connection still stands. */
@@ -389,4 +416,26 @@ db_rollback(void)
 	}
 	if (conn != NULL && mysql_rollback(conn) != 0)
 		fail(mysql_errno(conn), mysql_error(conn));
+}
+
+/*
+ * The time now, UTC, to the millisecond, as the stores write it: SQL
+ * DATETIME(3) text in sql and the API's RFC 3339 form (the one db_fetch
+ * gives DB_TIME columns) in api; each TIME_LEN + 1 bytes.
+ */
+void
+db_now(char *sql, char *api)
+{
+	struct timespec	 ts;
+	struct tm	 tm;
+	char		 ms[8];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(ms, sizeof(ms), ".%03d", (int)(ts.tv_nsec / 1000000));
+	strftime(sql, TIME_LEN + 1, "%Y-%m-%d %H:%M:%S", &tm);
+	strlcat(sql, ms, TIME_LEN + 1);
+	strftime(api, TIME_LEN + 1, "%Y-%m-%dT%H:%M:%S", &tm);
+	strlcat(api, ms, TIME_LEN + 1);
+	strlcat(api, "Z", TIME_LEN + 1);
 }

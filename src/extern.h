@@ -32,7 +32,6 @@ int	 secret_check(const char *, size_t, const char *);
 int	 secret_id_valid(const char *, const char *);
 void	 secret_hash(const char *, size_t, unsigned char *);
 void	 secret_make(struct newsecret *, const char *, const char *);
-void	 secret_now(char *, char *);
 
 /* valid.c */
 enum vtype {
@@ -47,12 +46,35 @@ struct valid_field {
 	int		 required;
 };
 
+/* Every body member any route takes: handlers read them by this name. */
+enum field {
+	F_NAME,
+	F_ENVIRONMENT,
+	F__MAX
+};
+
+/* A body member after valid_object passed it. */
+struct fval {
+	int		 given;		/* present in the body */
+	int		 null;		/* present as JSON null */
+	const char	*str;		/* a string's bytes (the body owns them) */
+	size_t		 len;
+};
+
+#define CURSOR_TIME	17	/* yyyymmddhhmmssmmm */
+#define CURSOR_LEN	(CURSOR_TIME + ID_LEN)
+
 int	 valid_utf8(const char *, size_t);
 int	 valid_name(const char *, size_t);
 int	 valid_environment(const char *, size_t);
 struct json_object *valid_json_parse(const char *, size_t, const char **);
 int	 valid_object(struct json_object *, const struct valid_field *,
 	    size_t, const char **, const char **);
+void	 valid_fields(struct json_object *, struct fval *);
+int	 valid_limit(const char *);
+int	 valid_bool(const char *);
+int	 valid_cursor(const char *, const char *, char *, char *);
+void	 valid_cursor_make(char *, const char *, const char *);
 
 /* config.c */
 struct config {
@@ -79,6 +101,7 @@ struct config {
 	char		*pidfile;
 	int		 shutdown_timeout;
 	int		 request_timeout;
+	int		 header_timeout;	/* params and body, from accept */
 	int		 max_keys;
 };
 
@@ -97,19 +120,29 @@ void	 log_msg(int, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 
 
+/*
+ * Results: what the database layer and the stores answer. They name what
+ * happened, never an HTTP status; response.c's resp_result() is the one
+ * place that turns a result into an answer.
+ */
+enum result {
+	RES_OK = 0,
+	RES_NOT_FOUND,		/* no such row the caller may see */
+	RES_LIMIT,		/* a configured limit is reached (max_keys) */
+	RES_IN_USE,		/* the row still has rows that need it */
+	RES_DUPLICATE,		/* a unique key was violated */
+	RES_UNAUTHORIZED,	/* the credential is not a live one */
+	RES_DB_LOST,		/* the server is unreachable */
+	RES_DB_TIMEOUT,		/* the server stopped a statement for time */
+	RES_DB_ERROR,		/* a bug or a constraint we did not expect */
+};
+
 /* db.c */
 enum db_type {
 	DB_STR,		/* string or binary: ptr and len */
 	DB_INT,		/* long long */
 	DB_NULL,	/* parameter only: SQL NULL */
 	DB_TIME,	/* column only: DATETIME(3) as RFC 3339 text */
-};
-
-enum db_rc {
-	DB_OK = 0,
-	DB_ERR = -1,	/* a bug or a constraint we did not expect: 500 */
-	DB_GONE = -2,	/* the server is unreachable: 503 */
-	DB_DUP = -3,	/* a unique key was violated */
 };
 
 struct db_arg {
@@ -137,24 +170,28 @@ struct db_col {
 #define NARG(a)		(sizeof(a) / sizeof((a)[0]))
 #define TIME_LEN	24	/* 2026-11-28T02:28:36.123Z */
 
+#define DB_ARGS_MAX	16	/* parameters of one statement */
+#define DB_COLS_MAX	16	/* result columns of one statement */
+
 int	 db_init(const struct config *);
 void	 db_close(void);
-int	 db_connect(void);
-int	 db_ping(void);
+enum result db_connect(void);
+enum result db_ping(void);
 void	 db_request_start(void);
 int	 db_retry_safe(void);
 int	 db_lost(void);
-int	 db_exec(const char *, const struct db_arg *, size_t,
+enum result db_exec(const char *, const struct db_arg *, size_t,
 	    struct db_col *, size_t);
 int	 db_fetch(void);
 unsigned long long db_affected(void);
-int	 db_begin(void);
-int	 db_commit(void);
+enum result db_begin(void);
+enum result db_commit(void);
 void	 db_rollback(void);
 const char *db_where(void);
-int	 db_query_text(const char *);
+enum result db_query_text(const char *);
 const char *db_last_error(void);
 unsigned int db_last_errno(void);
+void	 db_now(char *, char *);
 
 
 /* store-*.c: rows as the API shows them */
@@ -195,57 +232,65 @@ struct org {
 };
 
 /*
- * A management token checked inside the read it guards (one round trip):
- * the store fills found (a live token has the hash), its id, and stale
- * (its last use was recorded over a minute ago).
+ * The management token of a guarded route (router.c's R_TOKEN), checked
+ * inside the read it guards, in one round trip. auth.c fills hash from
+ * the request; a fused read selects TOKEN_COLS from org_tokens t, and
+ * store_orgs_seen() and store_orgs_done() (store-orgs.c) turn them into
+ * RES_UNAUTHORIZED when no live token has the hash.
  */
 struct tokauth {
-	const unsigned char *hash;
-	int		 found;
-	int		 stale;
+	unsigned char	 hash[SECRET_HASH];
+	int		 found;		/* a live token has the hash */
+	int		 stale;		/* its last use is over a minute old */
 	char		 tok[ID_LEN + 1];
 };
-#define STORE_UNAUTH	(-5)	/* no live token: 401 */
 #define TOKEN_COLS	"t.id, t.last_used_at IS NULL OR " \
 	"t.last_used_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE"
 
 /* store-orgs.c */
-int	 store_orgs_auth(const unsigned char *, char *);
+enum result store_orgs_auth(const unsigned char *, char *);
 void	 store_orgs_seen(struct tokauth *, struct db_col *);
-int	 store_orgs_done(struct tokauth *, int);
-int	 store_orgs_create(const char *, struct org *, struct newsecret *);
-int	 store_orgs_list(void (*)(void *, const struct org *), void *);
-int	 store_orgs_get(const char *, struct org *);
-int	 store_orgs_delete(const char *, int);
-int	 store_tokens_create(const char *, const char *, struct newsecret *,
-	    struct apikey *);
-int	 store_tokens_list(const char *,
+enum result store_orgs_done(struct tokauth *, enum result);
+enum result store_orgs_create(const char *, struct org *,
+	    struct newsecret *);
+enum result store_orgs_list(void (*)(void *, const struct org *), void *);
+enum result store_orgs_get(const char *, struct org *);
+enum result store_orgs_delete(const char *, int);
+enum result store_tokens_create(const char *, const char *,
+	    struct newsecret *, struct apikey *);
+enum result store_tokens_list(const char *,
 	    void (*)(void *, const struct apikey *), void *);
-int	 store_tokens_revoke(const char *);
+enum result store_tokens_revoke(const char *);
 
 /* store-projects.c */
-int	 store_projects_list(struct tokauth *, const char *, const char *,
-	    int, void (*)(void *, const struct project *), void *);
-int	 store_projects_get(struct tokauth *, const char *, struct project *);
-int	 store_projects_create(const char *, const char *, size_t,
+enum result store_projects_list(struct tokauth *, const char *,
+	    const char *, int, void (*)(void *, const struct project *),
+	    void *);
+enum result store_projects_get(struct tokauth *, const char *,
+	    struct project *);
+enum result store_projects_create(const char *, const char *, size_t,
 	    const char *, struct project *, struct newsecret *);
-int	 store_projects_update(const char *, const char *, const char *,
+enum result store_projects_update(const char *, const char *, const char *,
 	    size_t, const char *, struct project *);
-int	 store_projects_delete(const char *, const char *);
+enum result store_projects_delete(const char *, const char *);
 
 /* store-keys.c */
-int	 store_keys_list(struct tokauth *, const char *, int,
+enum result store_keys_list(struct tokauth *, const char *, int,
 	    void (*)(void *, const struct apikey *), void *);
-int	 store_keys_create(const char *, const char *, const char *, size_t,
-	    int, struct newsecret *, struct apikey *);
-int	 store_keys_revoke(const char *, const char *);
-int	 store_keys_verify(const unsigned char *, char *, char *, char *,
-	    int *);
+enum result store_keys_create(const char *, const char *, const char *,
+	    size_t, int, struct newsecret *, struct apikey *);
+enum result store_keys_revoke(const char *, const char *);
+enum result store_keys_verify(const unsigned char *, char *, char *,
+	    char *, int *);
 void	 store_keys_touch(const char *);
 
 /* store-events.c */
-int	 store_events_insert(const char *, const char *,
+enum result store_events_insert(const char *, const char *,
 	    const char *const *, const size_t *, size_t);
+
+/* store-schema.c */
+enum result store_schema_applied(long long, char *, int *);
+enum result store_schema_record(long long, const char *);
 
 /* response.c */
 struct response {
@@ -267,6 +312,27 @@ struct response {
 #define M_OTHER		0x80
 #define M_ANY		0xff
 
+/*
+ * Query parameters, declared like body fields: router.c's routes say
+ * which they accept (QP() bits), request.c's table how each is checked,
+ * and the typed values land in struct query.
+ */
+enum qparam {
+	Q_LIMIT,		/* 1-100, plain decimal; default 50 */
+	Q_CURSOR,		/* a nextCursor this API returned */
+	Q_INCLUDE_REVOKED,	/* true or false */
+	Q__MAX
+};
+#define QP(q)		(1u << (q))
+
+struct query {
+	int		 limit;
+	int		 has_cursor;
+	char		 cursor_time[TIME_LEN + 1];	/* SQL DATETIME(3) */
+	char		 cursor_id[ID_LEN + 1];
+	int		 include_revoked;
+};
+
 struct request {
 	const char	*method;
 	unsigned	 mbit;		/* M_* of method */
@@ -281,9 +347,11 @@ struct request {
 	char		*body;
 	size_t		 body_len;
 	char		 param[2][ID_LEN + 2]; /* path captures, "" if too long */
-	char		 org_id[ID_LEN + 1];	/* set by auth_org */
-	unsigned char	 token_hash[SECRET_HASH]; /* set by auth_token */
-	char		 project_id[ID_LEN + 1]; /* set by auth_key */
+	char		 org_id[ID_LEN + 1];	/* R_ORG: set by auth.c */
+	struct tokauth	 tok;		/* R_ORG, R_TOKEN: set by auth.c */
+	struct query	 q;		/* the route's query parameters */
+	struct fval	 f[F__MAX];	/* the route's body fields */
+	char		 project_id[ID_LEN + 1]; /* R_KEY: set by auth.c */
 	char		 key_id[ID_LEN + 1];
 	char		 environment[16];
 	int		 key_stale;	/* key's last use is over a minute old */
@@ -296,7 +364,8 @@ int	 request_parse(struct request *, char **, const struct config *);
 const char *request_env(char **, const char *);
 int	 request_json_type(const char *);
 int	 request_query(const char *, const char *, char *, size_t);
-const char *request_field(struct request *, const char *, size_t *);
+int	 request_query_parse(const char *, unsigned, struct query *,
+	    const char **, const char **);
 
 /* response.c */
 const char *resp_reason(int);
@@ -305,7 +374,7 @@ void	 resp_json(struct request *, int, struct json_object *);
 void	 resp_empty(struct request *, int);
 void	 resp_error(struct request *, int, const char *, const char *,
 	    const char *);
-void	 resp_db_error(struct request *, int);
+void	 resp_result(struct request *, enum result);
 void	 resp_invalid(struct request *, const char *, const char *);
 void	 resp_not_found(struct request *);
 void	 resp_location(struct request *, const char *, const char *);
@@ -316,13 +385,20 @@ const char *resp_body(struct request *, size_t *);
 void	 resp_clear(struct request *);
 
 /* router.c */
+/*
+ * What a route needs before its handler runs. The guards (auth.c):
+ * R_ORG looks the management token up first; R_TOKEN checks its form
+ * only and leaves the lookup to the handler's own read (struct tokauth);
+ * R_KEY looks the API key up. Either way a bad credential is a 401 before
+ * any 400 of the query or body.
+ */
 enum route_flag {
-	R_ORG = 0x01,		/* management token required */
-	R_KEY = 0x02,		/* API key required */
+	R_ORG = 0x01,		/* management token, looked up first */
+	R_KEY = 0x02,		/* API key */
 	R_BODY = 0x04,		/* JSON body, body_limit */
 	R_EVENTS = 0x08,	/* JSON body, events_body_limit */
 	R_OPTBODY = 0x10,	/* the body may be left out */
-	R_TOKEN = 0x20,		/* token checked by the handler's read */
+	R_TOKEN = 0x20,		/* management token, checked by the read */
 };
 
 struct route {
@@ -330,18 +406,18 @@ struct route {
 	const char	*pattern;
 	void		(*fn)(struct request *);
 	int		 flags;
+	unsigned	 query;		/* QP() of the query parameters taken */
+	const struct valid_field *fields;	/* the body's members */
+	size_t		 nfields;
 };
 
 unsigned	 router_method(const char *);
 int	 router_match(struct request *, const struct route **, char *,
 	    size_t);
+const struct route *router_table(size_t *);
 
 /* auth.c */
-int	 auth_token(struct request *);
-int	 auth_fail(struct request *);
-int	 auth_org(struct request *);
-int	 auth_lookup(struct request *);
-int	 auth_key(struct request *);
+int	 auth_guard(struct request *, const struct route *);
 int	 auth_bearer(const char *, const char *, char *);
 
 /* handler-health.c */
@@ -369,19 +445,19 @@ void	 handler_events(struct request *);
 /* worker.c */
 /*
  * What a worker shares with the master (a MAP_SHARED page made before the
- * fork): its FastCGI request, whose connection libfcgi opens inside
- * FCGX_Accept_r, and a count of requests taken. The master reads them to
- * enforce request_timeout from the accept on, with no signal in the worker.
+ * fork), so that the master can bound a request in time with no signal
+ * sent into the worker: since when its connection is open (0: none), and
+ * whether the request's parameters and body are all in.
  */
 struct watch {
-	volatile unsigned served;
-	_Alignas(max_align_t) unsigned char fr[512];	/* FCGX_Request */
+	volatile long long	 since;	/* ms, monotonic; 0 while idle */
+	volatile int		 head;	/* 1 while reading params and body */
+	volatile unsigned	 served;
 };
 
-void	 worker_run(int, const struct config *, struct watch *)
+void	 worker_run(int, const struct config *, struct watch *, pid_t)
 	    __attribute__((noreturn));
-int	 worker_busy(const struct watch *);
-void	 worker_watch_init(struct watch *);
+long long worker_now_ms(void);
 
 /* master.c */
 int	 master_run(int, struct config *, const char *);

@@ -11,7 +11,7 @@ handler_healthz(struct request *r)
 {
 	struct json_object	*o = json_object_new_object();
 
-	if (db_ping() == 0) {
+	if (db_ping() == RES_OK) {
 		json_object_object_add(o, "status",
 		    json_object_new_string("ok"));
 		resp_json(r, 200, o);

@@ -28,7 +28,7 @@ handler_events(struct request *r)
 	static size_t		 len[EVENTS_MAX];
 	struct json_object	*e, *o;
 	size_t			 i, n;
-	int			 rc;
+	enum result		 rc;
 
 	if (json_object_is_type(r->json, json_type_object))
 		n = 1;
@@ -56,8 +56,8 @@ handler_events(struct request *r)
 		    &len[i]);
 	}
 	if ((rc = store_events_insert(r->project_id, r->key_id, ev, len,
-	    n)) != DB_OK) {
-		resp_db_error(r, rc);
+	    n)) != RES_OK) {
+		resp_result(r, rc);
 		return;
 	}
 	o = json_object_new_object();

@@ -48,29 +48,14 @@ void
 handler_keys_list(struct request *r)
 {
 	struct json_object	*data, *o;
-	struct tokauth		 ta = { r->token_hash, 0, 0, "" };
-	char			 buf[16];
-	int			 rc, revoked = 0;
+	enum result		 rc;
 
-	rc = request_query(r->query, "includeRevoked", buf, sizeof(buf));
-	if (rc < 0 || (rc == 1 && strcmp(buf, "true") != 0 &&
-	    strcmp(buf, "false") != 0)) {
-		if (auth_lookup(r) == 0)
-			resp_invalid(r, "includeRevoked",
-			    "includeRevoked must be true or false");
-		return;
-	}
-	revoked = rc == 1 && strcmp(buf, "true") == 0;
 	data = json_object_new_array();
-	rc = store_keys_list(&ta, r->param[0], revoked, list_add, data);
-	if (rc < 0) {
+	rc = store_keys_list(&r->tok, r->param[0], r->q.include_revoked,
+	    list_add, data);
+	if (rc != RES_OK) {
 		json_object_put(data);
-		if (rc == STORE_UNAUTH)
-			auth_fail(r);
-		else if (rc == -4)
-			resp_not_found(r);
-		else
-			resp_db_error(r, rc);
+		resp_result(r, rc);
 		return;
 	}
 	o = json_object_new_object();
@@ -82,35 +67,21 @@ handler_keys_list(struct request *r)
 void
 handler_keys_create(struct request *r)
 {
+	const struct fval	*name = &r->f[F_NAME];
 	struct newsecret	 ns;
 	struct apikey		 k;
 	struct json_object	*o, *key;
-	const char		*field, *msg, *name = NULL;
-	size_t			 namelen = 0;
-	int			 rc;
+	enum result		 rc;
 
-	if (r->json != NULL && valid_object(r->json, key_create_fields,
-	    NARG(key_create_fields), &field, &msg) != 0) {
-		resp_invalid(r, field, msg);
-		return;
-	}
-	name = request_field(r, "name", &namelen);
 	if (secret_id_valid(r->param[0], "prj_") != 0) {
 		resp_not_found(r);
 		return;
 	}
-	rc = store_keys_create(r->org_id, r->param[0], name, namelen,
+	rc = store_keys_create(r->org_id, r->param[0], name->str, name->len,
 	    r->conf->max_keys, &ns, &k);
-	if (rc != DB_OK) {
+	if (rc != RES_OK) {
 		explicit_bzero(&ns, sizeof(ns));
-		if (rc == 1)
-			resp_not_found(r);
-		else if (rc == 2)
-			resp_error(r, 409, "key_limit", "the project has the "
-			    "most active keys allowed; revoke one first",
-			    NULL);
-		else
-			resp_db_error(r, rc);
+		resp_result(r, rc);
 		return;
 	}
 	o = key_json(&k);
@@ -126,16 +97,14 @@ handler_keys_create(struct request *r)
 void
 handler_keys_delete(struct request *r)
 {
-	int	 rc;
+	enum result	 rc;
 
-	if (secret_id_valid(r->param[0], "key_") != 0) {
-		resp_not_found(r);
-		return;
-	}
-	if ((rc = store_keys_revoke(r->org_id, r->param[0])) == 1)
-		resp_not_found(r);
-	else if (rc != DB_OK)
-		resp_db_error(r, rc);
+	if (secret_id_valid(r->param[0], "key_") != 0)
+		rc = RES_NOT_FOUND;
+	else
+		rc = store_keys_revoke(r->org_id, r->param[0]);
+	if (rc != RES_OK)
+		resp_result(r, rc);
 	else
 		resp_empty(r, 204);
 }

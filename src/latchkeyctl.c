@@ -38,11 +38,11 @@ die(const char *msg, const char *arg)
 
 /* One line for a failed store call. */
 static int
-db_die(int rc)
+db_die(enum result rc)
 {
 	char	 buf[600];
 
-	if (rc == DB_GONE)
+	if (rc == RES_DB_LOST)
 		snprintf(buf, sizeof(buf), "database unreachable at %s: %s",
 		    db_where(), db_last_error());
 	else
@@ -95,6 +95,7 @@ run_file(const char *path)
 	char	*line = NULL, *sql = NULL;
 	size_t	 cap = 0, len = 0, n;
 	int	 rc = 0;
+	enum result q;
 
 	if ((f = fopen(path, "r")) == NULL)
 		return die(path, strerror(errno));
@@ -109,8 +110,8 @@ run_file(const char *path)
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
 			n--;
 		if (n > 0 && line[n - 1] == ';') {
-			if ((rc = db_query_text(sql)) != 0)
-				db_die(rc);
+			if ((q = db_query_text(sql)) != RES_OK)
+				rc = db_die(q);
 			len = 0;
 		}
 	}
@@ -120,74 +121,131 @@ run_file(const char *path)
 	return rc == 0 ? 0 : 1;
 }
 
-static int
-is_sql(const struct dirent *d)
+/*
+ * The version of a migration file name "NNN_what.sql": digits (at most 9),
+ * an underscore, a name, ".sql". -1 for any other name.
+ */
+static long long
+migration_version(const char *name)
 {
-	size_t	 n = strlen(d->d_name);
+	size_t	 n = strlen(name), d = strspn(name, "0123456789");
 
-	return n > 4 && d->d_name[0] >= '0' && d->d_name[0] <= '9' &&
-	    strcmp(d->d_name + n - 4, ".sql") == 0;
+	if (d == 0 || d > 9 || name[d] != '_' || n < d + 6 ||
+	    strcmp(name + n - 4, ".sql") != 0)
+		return -1;
+	return strtoll(name, NULL, 10);
 }
 
-static const char *const sql_applied =
-    "SELECT applied_at FROM schema_migrations WHERE version = ?";
-static const char *const sql_record =
-    "INSERT INTO schema_migrations (version, name, applied_at) "
-    "VALUES (?, ?, UTC_TIMESTAMP(3))";
+struct migration {
+	long long	 version;
+	char		 name[256];
+};
+
+static int
+migration_cmp(const void *a, const void *b)
+{
+	const struct migration *x = a, *y = b;
+
+	return x->version < y->version ? -1 : x->version > y->version;
+}
+
+/*
+ * Reads the migration files of dir into *out, ordered by version; a file
+ * ending in .sql with another name, or two files with one version, is an
+ * error naming them. Returns the count, or -1 after a message.
+ */
+static int
+migrations(const char *dir, struct migration **out)
+{
+	DIR			*d;
+	struct dirent		*e;
+	struct migration	*m = NULL;
+	size_t			 n = 0, i, len;
+	char			 msg[600];
+
+	if ((d = opendir(dir)) == NULL) {
+		snprintf(msg, sizeof(msg), "%s: %s (give the schema directory "
+		    "with -s DIR or LATCHKEY_SCHEMA_DIR; in a source tree it "
+		    "is schema/)", dir, strerror(errno));
+		return die(msg, NULL), -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		len = strlen(e->d_name);
+		if (len < 4 || strcmp(e->d_name + len - 4, ".sql") != 0)
+			continue;
+		if (migration_version(e->d_name) < 0 ||
+		    len >= sizeof(m->name)) {
+			snprintf(msg, sizeof(msg), "%s/%s: a migration is "
+			    "named NNN_name.sql", dir, e->d_name);
+			goto fail;
+		}
+		if ((m = reallocarray(m, n + 1, sizeof(*m))) == NULL)
+			exit(die("out of memory", NULL));
+		m[n].version = migration_version(e->d_name);
+		strlcpy(m[n].name, e->d_name, sizeof(m[n].name));
+		n++;
+	}
+	closedir(d);
+	d = NULL;
+	if (n > 0)
+		qsort(m, n, sizeof(*m), migration_cmp);
+	for (i = 1; i < n; i++)
+		if (m[i].version == m[i - 1].version) {
+			snprintf(msg, sizeof(msg), "%s: %s and %s have the "
+			    "same number", dir, m[i - 1].name, m[i].name);
+			goto fail;
+		}
+	*out = m;
+	return (int)n;
+fail:
+	if (d != NULL)
+		closedir(d);
+	free(m);
+	die(msg, NULL);
+	return -1;
+}
 
 /* Applies each pending migration in dir in order, once; or lists them. */
 static int
 migrate(const char *dir, int status)
 {
-	struct dirent		**d;
-	struct json_object	*arr = json_object_new_array(), *o;
+	struct migration	*m = NULL;
+	struct json_object	*arr, *o;
 	char			 path[1024], at[TIME_LEN + 1];
-	int			 n, i, rc = 0, applied, v;
+	int			 n, i, rc = 0, applied;
+	enum result		 v;
 
-	if ((n = scandir(dir, &d, is_sql, alphasort)) < 0) {
-		json_object_put(arr);
-		return die(dir, strerror(errno));
-	}
-	for (i = 0; i < n; i++) {
-		struct db_arg	 a[] = { ARG_INT(atoi(d[i]->d_name)) };
-		struct db_arg	 r[] = { ARG_INT(atoi(d[i]->d_name)),
-		    ARG_CSTR(d[i]->d_name) };
-		struct db_col	 c[] = { COL_TIME(at) };
-
-		if (rc != 0)
-			continue;
-		v = db_exec(sql_applied, a, 1, c, 1);
-		if (v != DB_OK && (v == DB_GONE ||
-		    db_last_errno() != 1146 /* ER_NO_SUCH_TABLE */)) {
+	if ((n = migrations(dir, &m)) < 0)
+		return 1;
+	arr = json_object_new_array();
+	for (i = 0; i < n && rc == 0; i++) {
+		if ((v = store_schema_applied(m[i].version, at, &applied)) !=
+		    RES_OK) {
 			rc = db_die(v);
-			continue;
+			break;
 		}
-		/* No schema_migrations table yet: nothing applied. */
-		applied = v == DB_OK && db_fetch() == 1;
 		if (!applied && !status) {
-			snprintf(path, sizeof(path), "%s/%s", dir,
-			    d[i]->d_name);
+			snprintf(path, sizeof(path), "%s/%s", dir, m[i].name);
 			if ((rc = run_file(path)) != 0)
-				continue;
-			if ((v = db_exec(sql_record, r, 2, NULL, 0)) != 0) {
+				break;
+			if ((v = store_schema_record(m[i].version,
+			    m[i].name)) != RES_OK) {
 				rc = db_die(v);
-				continue;
+				break;
 			}
 			if (!json_out)
-				printf("applied %s\n", d[i]->d_name);
+				printf("applied %s\n", m[i].name);
 		} else if (status && !json_out)
-			printf("%-24s %s\n", d[i]->d_name, applied ? at :
+			printf("%-24s %s\n", m[i].name, applied ? at :
 			    "pending");
 		o = json_object_new_object();
 		json_object_object_add(o, "migration",
-		    json_object_new_string(d[i]->d_name));
+		    json_object_new_string(m[i].name));
 		json_object_object_add(o, "status", json_object_new_string(
 		    applied ? "applied" : status ? "pending" : "applied now"));
 		json_object_array_add(arr, o);
 	}
-	for (i = 0; i < n; i++)
-		free(d[i]);
-	free(d);
+	free(m);
 	if (json_out && rc == 0)
 		emit(arr);
 	else
@@ -269,13 +327,13 @@ org_cmd(int argc, char **argv, int force)
 	struct newsecret	 ns;
 	struct json_object	*x;
 	char			 label[128];
-	int			 rc;
+	enum result		 rc;
 
 	if (argc == 2 && strcmp(argv[0], "create") == 0) {
 		if (!check_name(argv[1]))
 			return die("name must be 1-100 characters without "
 			    "control characters", NULL);
-		if ((rc = store_orgs_create(argv[1], &o, &ns)) != DB_OK)
+		if ((rc = store_orgs_create(argv[1], &o, &ns)) != RES_OK)
 			return db_die(rc);
 		x = json_object_new_object();
 		json_object_object_add(x, "id", json_object_new_string(o.id));
@@ -289,7 +347,7 @@ org_cmd(int argc, char **argv, int force)
 	}
 	if (argc == 1 && strcmp(argv[0], "list") == 0) {
 		x = json_object_new_array();
-		if ((rc = store_orgs_list(org_row, x)) < 0) {
+		if ((rc = store_orgs_list(org_row, x)) != RES_OK) {
 			json_object_put(x);
 			return db_die(rc);
 		}
@@ -303,12 +361,12 @@ org_cmd(int argc, char **argv, int force)
 		if (secret_id_valid(argv[1], "org_") != 0)
 			return die("unknown organization", argv[1]);
 		rc = store_orgs_delete(argv[1], force);
-		if (rc == 1)
+		if (rc == RES_NOT_FOUND)
 			return die("unknown organization", argv[1]);
-		if (rc == 2)
+		if (rc == RES_IN_USE)
 			return die("organization has projects; use --force to "
 			    "delete them too", argv[1]);
-		if (rc != DB_OK)
+		if (rc != RES_OK)
 			return db_die(rc);
 		return done("deleted", argv[1]);
 	}
@@ -323,7 +381,7 @@ token_cmd(int argc, char **argv, const char *name)
 	struct apikey		 t;
 	struct json_object	*x;
 	char			 label[128];
-	int			 rc;
+	enum result		 rc;
 
 	if (argc == 2 && strcmp(argv[0], "create") == 0) {
 		if (name != NULL && !check_name(name))
@@ -332,9 +390,9 @@ token_cmd(int argc, char **argv, const char *name)
 		if (secret_id_valid(argv[1], "org_") != 0)
 			return die("unknown organization", argv[1]);
 		rc = store_tokens_create(argv[1], name, &ns, &t);
-		if (rc == 1)
+		if (rc == RES_NOT_FOUND)
 			return die("unknown organization", argv[1]);
-		if (rc != DB_OK)
+		if (rc != RES_OK)
 			return db_die(rc);
 		x = token_json(&t);
 		snprintf(label, sizeof(label), "organization: %s", argv[1]);
@@ -345,12 +403,12 @@ token_cmd(int argc, char **argv, const char *name)
 		struct org o;
 
 		if (secret_id_valid(argv[1], "org_") != 0 ||
-		    (rc = store_orgs_get(argv[1], &o)) == 1)
+		    (rc = store_orgs_get(argv[1], &o)) == RES_NOT_FOUND)
 			return die("unknown organization", argv[1]);
-		if (rc != DB_OK)
+		if (rc != RES_OK)
 			return db_die(rc);
 		x = json_object_new_array();
-		if ((rc = store_tokens_list(argv[1], token_row, x)) < 0) {
+		if ((rc = store_tokens_list(argv[1], token_row, x)) != RES_OK) {
 			json_object_put(x);
 			return db_die(rc);
 		}
@@ -362,9 +420,9 @@ token_cmd(int argc, char **argv, const char *name)
 	}
 	if (argc == 2 && strcmp(argv[0], "revoke") == 0) {
 		if (secret_id_valid(argv[1], "tok_") != 0 ||
-		    (rc = store_tokens_revoke(argv[1])) == 1)
+		    (rc = store_tokens_revoke(argv[1])) == RES_NOT_FOUND)
 			return die("no active token", argv[1]);
-		if (rc != DB_OK)
+		if (rc != RES_OK)
 			return db_die(rc);
 		return done("revoked", argv[1]);
 	}

@@ -26,8 +26,6 @@ struct slot {
 	long long	 next;		/* do not spawn before, ms */
 	int		 fails;		/* deaths in a row within 1 s */
 	struct watch	*watch;		/* shared with the worker */
-	unsigned	 served;	/* watch->served when last seen */
-	long long	 since;		/* ms: its request was first seen */
 };
 
 static struct slot	 slots[SLOTS_MAX];
@@ -39,19 +37,11 @@ static struct {
 #define RETIRED__MAX (sizeof(retired) / sizeof(retired[0]))
 static int		 nslots;
 
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 spawn(struct slot *s, int fd, const struct config *c)
 {
-	pid_t	 pid;
+	pid_t	 pid, master = getpid();
 
 	if (s->watch != NULL)
 		munmap(s->watch, sizeof(*s->watch));
@@ -60,23 +50,21 @@ spawn(struct slot *s, int fd, const struct config *c)
 	if (s->watch == MAP_FAILED) {
 		log_msg(LOG_ERR, "mmap: %s", strerror(errno));
 		s->watch = NULL;
-		s->next = now_ms() + 1000;
+		s->next = worker_now_ms() + 1000;
 		return;
 	}
-	worker_watch_init(s->watch);
-	s->served = 0;
-	s->since = 0;
+	memset(s->watch, 0, sizeof(*s->watch));
 	if ((pid = fork()) == -1) {
 		log_msg(LOG_ERR, "fork: %s", strerror(errno));
-		s->next = now_ms() + 1000;
+		s->next = worker_now_ms() + 1000;
 		return;
 	}
 	if (pid == 0) {
 		log_forked();
-		worker_run(fd, c, s->watch);
+		worker_run(fd, c, s->watch, master);
 	}
 	s->pid = pid;
-	s->started = now_ms();
+	s->started = worker_now_ms();
 }
 
 /* Tells pid to finish its request and exit; it is killed after secs. */
@@ -88,7 +76,7 @@ retire(pid_t pid, int secs)
 	for (i = 0; i < RETIRED__MAX; i++)
 		if (retired[i].pid == 0) {
 			retired[i].pid = pid;
-			retired[i].deadline = now_ms() + secs * 1000LL;
+			retired[i].deadline = worker_now_ms() + secs * 1000LL;
 			kill(pid, SIGTERM);
 			return;
 		}
@@ -96,33 +84,37 @@ retire(pid_t pid, int secs)
 }
 
 /*
- * Enforces request_timeout: a worker whose connection has been open, with
- * no new request taken, for longer than that is killed (the web server
- * answers 502) and replaced. The clock starts at the accept, so a peer
- * that stalls before sending its parameters is cut too.
+ * Enforces the time bounds, from the accept on: a worker still reading a
+ * request's parameters and body a second past header_timeout (a peer that
+ * trickles bytes; a silent one the worker drops itself), or holding one
+ * connection past request_timeout, is killed (the web server answers 502)
+ * and replaced.
  */
 static void
 watchdog(const struct config *c)
 {
 	size_t		 i;
-	long long	 t = now_ms();
+	long long	 t = worker_now_ms(), since, limit;
+	const char	*what;
 	struct slot	*s;
 
 	for (i = 0; i < (size_t)nslots; i++) {
 		s = &slots[i];
-		if (s->pid == 0 || s->watch == NULL)
+		if (s->pid == 0 || s->watch == NULL ||
+		    (since = s->watch->since) == 0)
 			continue;
-		if (!worker_busy(s->watch) || s->watch->served != s->served) {
-			s->served = s->watch->served;
-			s->since = t;
-			continue;
+		if (s->watch->head) {
+			limit = c->header_timeout * 1000LL + 1000;
+			what = "header_timeout";
+		} else {
+			limit = c->request_timeout * 1000LL;
+			what = "request_timeout";
 		}
-		if (t - s->since > c->request_timeout * 1000LL) {
+		if (t - since > limit) {
 			log_msg(LOG_WARNING, "worker %d: request open past "
-			    "request_timeout (%d s); killing it", (int)s->pid,
-			    c->request_timeout);
+			    "%s; killing it", (int)s->pid, what);
 			kill(s->pid, SIGKILL);
-			s->since = t;
+			s->watch->since = 0;
 		}
 	}
 }
@@ -132,7 +124,7 @@ static long long
 overdue(long long next)
 {
 	size_t		 i;
-	long long	 t = now_ms();
+	long long	 t = worker_now_ms();
 
 	for (i = 0; i < RETIRED__MAX; i++) {
 		if (retired[i].pid == 0)
@@ -154,7 +146,7 @@ static void
 reaped(pid_t pid, int status)
 {
 	size_t		 i;
-	long long	 t = now_ms(), wait;
+	long long	 t = worker_now_ms(), wait;
 	struct slot	*s;
 
 	for (i = 0; i < RETIRED__MAX; i++)
@@ -293,7 +285,7 @@ master_run(int fd, struct config *c, const char *path)
 	nslots = c->workers > SLOTS_MAX ? SLOTS_MAX : c->workers;
 	log_msg(LOG_NOTICE, "starting %d workers on %s", nslots, c->listen);
 	for (;;) {
-		t = now_ms();
+		t = worker_now_ms();
 		next = t + 1000;
 		for (i = 0; i < (size_t)nslots; i++) {
 			if (slots[i].pid != 0)
@@ -305,7 +297,7 @@ master_run(int fd, struct config *c, const char *path)
 		}
 		watchdog(c);
 		next = overdue(next);
-		t = now_ms();
+		t = worker_now_ms();
 		if (next < t)
 			next = t;
 		ts.tv_sec = (next - t) / 1000;

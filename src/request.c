@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
 #include "extern.h"
 
 /* The value of parameter name in envp ("NAME=value" strings), or NULL. */
@@ -189,18 +187,66 @@ request_query(const char *q, const char *name, char *buf, size_t len)
 	return found;
 }
 
-/*
- * The string member name of the parsed body and its length, or NULL when
- * it is absent or not a string (validation has run before this).
- */
-const char *
-request_field(struct request *r, const char *name, size_t *len)
+/* Each query parameter: its name, its check, and the message when bad. */
+static int
+q_limit(const char *v, struct query *q)
 {
-	struct json_object	*v;
+	return (q->limit = valid_limit(v)) < 0 ? -1 : 0;
+}
 
-	if (r->json == NULL || !json_object_object_get_ex(r->json, name, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	*len = (size_t)json_object_get_string_len(v);
-	return json_object_get_string(v);
+static int
+q_cursor(const char *v, struct query *q)
+{
+	q->has_cursor = 1;
+	return valid_cursor(v, "prj_", q->cursor_time, q->cursor_id);
+}
+
+static int
+q_include_revoked(const char *v, struct query *q)
+{
+	return (q->include_revoked = valid_bool(v)) < 0 ? -1 : 0;
+}
+
+static const struct {
+	const char	*name;
+	int		(*check)(const char *, struct query *);
+	const char	*msg;
+} qparams[Q__MAX] = {
+	[Q_LIMIT] = { "limit", q_limit,
+	    "limit must be a whole number from 1 to 100" },
+	[Q_CURSOR] = { "cursor", q_cursor,
+	    "cursor is not one this API returned" },
+	[Q_INCLUDE_REVOKED] = { "includeRevoked", q_include_revoked,
+	    "includeRevoked must be true or false" },
+};
+
+/*
+ * Reads the query parameters of query string qs that the mask accept
+ * (QP() bits) names into q, with their defaults where absent. Others are
+ * ignored. 0, or -1 with *name and *msg (static) for the first bad one:
+ * given twice, too long, or failing its check.
+ */
+int
+request_query_parse(const char *qs, unsigned accept, struct query *q,
+    const char **name, const char **msg)
+{
+	char	 buf[128];
+	size_t	 i;
+	int	 rc;
+
+	memset(q, 0, sizeof(*q));
+	q->limit = 50;
+	for (i = 0; i < Q__MAX; i++) {
+		if (!(accept & QP(i)))
+			continue;
+		rc = request_query(qs, qparams[i].name, buf, sizeof(buf));
+		if (rc == 0)
+			continue;
+		if (rc < 0 || qparams[i].check(buf, q) != 0) {
+			*name = qparams[i].name;
+			*msg = qparams[i].msg;
+			return -1;
+		}
+	}
+	return 0;
 }

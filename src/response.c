@@ -84,14 +84,40 @@ resp_error(struct request *r, int status, const char *code, const char *msg,
 	resp_json(r, status, o);
 }
 
-/* Answers for a failed store call: 503 when the database is away, else 500. */
+/*
+ * Answers for a store result other than RES_OK: the one table from what
+ * happened to the status, code and message the contract gives it.
+ */
 void
-resp_db_error(struct request *r, int rc)
+resp_result(struct request *r, enum result res)
 {
-	if (rc == DB_GONE)
+	switch (res) {
+	case RES_NOT_FOUND:
+		resp_not_found(r);
+		break;
+	case RES_UNAUTHORIZED:
+		resp_error(r, 401, "unauthorized",
+		    "missing or invalid credentials", NULL);
+		break;
+	case RES_LIMIT:
+		resp_error(r, 409, "key_limit", "the project has the most "
+		    "active keys allowed; revoke one first", NULL);
+		break;
+	case RES_DB_LOST:
 		resp_error(r, 503, "unavailable", "database unavailable", NULL);
-	else
+		break;
+	case RES_DB_TIMEOUT:
+		resp_error(r, 503, "unavailable", "database statement took "
+		    "too long and was stopped", NULL);
+		break;
+	default:
+		/* A database error (db.c logged it) or a bug. */
+		if (res != RES_DB_ERROR)
+			log_msg(LOG_ERR, "request %s: unexpected store "
+			    "result %d", r->request_id, (int)res);
 		resp_error(r, 500, "internal", "internal error", NULL);
+		break;
+	}
 }
 
 /* Marks s, a string inside the body, as a secret to zero after writing. */

@@ -7,20 +7,31 @@
 
 #include "extern.h"
 
+#define BODY(t)	.fields = (t), .nfields = NARG(t)
+
+/*
+ * Each line: the methods and path, the handler, its guard (R_ORG, R_TOKEN,
+ * R_KEY: see extern.h) and body flags, the query parameters it takes and
+ * the body members it accepts. Everything a request meets before its
+ * handler runs is read from here (worker.c, auth.c).
+ */
 static const struct route routes[] = {
-	{ M_GET, "/projects", handler_projects_list, R_TOKEN },
-	{ M_POST, "/projects", handler_projects_create, R_ORG | R_BODY },
-	{ M_GET, "/projects/:", handler_projects_get, R_TOKEN },
+	{ M_GET, "/projects", handler_projects_list, R_TOKEN,
+	    .query = QP(Q_LIMIT) | QP(Q_CURSOR) },
+	{ M_POST, "/projects", handler_projects_create, R_ORG | R_BODY,
+	    BODY(project_create_fields) },
+	{ M_GET, "/projects/:", handler_projects_get, R_TOKEN, .query = 0 },
 	{ M_PATCH | M_PUT, "/projects/:", handler_projects_update,
-	    R_ORG | R_BODY },
-	{ M_DELETE, "/projects/:", handler_projects_delete, R_ORG },
-	{ M_GET, "/projects/:/api-keys", handler_keys_list, R_TOKEN },
+	    R_ORG | R_BODY, BODY(project_update_fields) },
+	{ M_DELETE, "/projects/:", handler_projects_delete, R_ORG, .query = 0 },
+	{ M_GET, "/projects/:/api-keys", handler_keys_list, R_TOKEN,
+	    .query = QP(Q_INCLUDE_REVOKED) },
 	{ M_POST, "/projects/:/api-keys", handler_keys_create,
-	    R_ORG | R_BODY | R_OPTBODY },
-	{ M_DELETE, "/api-keys/:", handler_keys_delete, R_ORG },
-	{ M_ANY & ~M_OPTIONS, "/verify", handler_verify, R_KEY },
-	{ M_POST, "/events", handler_events, R_KEY | R_EVENTS },
-	{ M_GET, "/healthz", handler_healthz, 0 },
+	    R_ORG | R_BODY | R_OPTBODY, BODY(key_create_fields) },
+	{ M_DELETE, "/api-keys/:", handler_keys_delete, R_ORG, .query = 0 },
+	{ M_ANY & ~M_OPTIONS, "/verify", handler_verify, R_KEY, .query = 0 },
+	{ M_POST, "/events", handler_events, R_KEY | R_EVENTS, .query = 0 },
+	{ M_GET, "/healthz", handler_healthz, 0, .query = 0 },
 };
 #define ROUTE__MAX (sizeof(routes) / sizeof(routes[0]))
 
@@ -68,6 +79,14 @@ match(const char *pat, const char *path, struct request *r)
 			return 0;
 	}
 	return *path == '\0';
+}
+
+/* The route table and its length, for tests that walk every route. */
+const struct route *
+router_table(size_t *n)
+{
+	*n = ROUTE__MAX;
+	return routes;
 }
 
 /*

@@ -163,24 +163,3 @@ secret_make(struct newsecret *ns, const char *ip, const char *sp)
 	ns->prefix[n] = '\0';
 	secret_hash(ns->raw, strlen(ns->raw), ns->hash);
 }
-
-/*
- * The time now, UTC, to the millisecond: as SQL DATETIME text in sql and
- * as RFC 3339 in api (each TIME_LEN + 1 bytes).
- */
-void
-secret_now(char *sql, char *api)
-{
-	struct timespec	 ts;
-	struct tm	 tm;
-	char		 ms[8];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(ms, sizeof(ms), ".%03d", (int)(ts.tv_nsec / 1000000));
-	strftime(sql, TIME_LEN + 1, "%Y-%m-%d %H:%M:%S", &tm);
-	strlcat(sql, ms, TIME_LEN + 1);
-	strftime(api, TIME_LEN + 1, "%Y-%m-%dT%H:%M:%S", &tm);
-	strlcat(api, ms, TIME_LEN + 1);
-	strlcat(api, "Z", TIME_LEN + 1);
-}

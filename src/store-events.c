@@ -9,27 +9,27 @@ static const char *const stmt_insert = "INSERT INTO events (project_id, "
 
 /*
  * Stores n events (JSON texts ev[i] of len[i] bytes) for project prj, sent
- * with key key. DB_OK or a db_rc; on failure nothing is stored.
+ * with key key. RES_OK or a database result; on failure nothing is stored.
  */
-int
+enum result
 store_events_insert(const char *prj, const char *key,
     const char *const *ev, const size_t *len, size_t n)
 {
-	size_t	 i;
-	int	 rc;
+	size_t		 i;
+	enum result	 rc;
 
-	if ((rc = db_begin()) != 0)
+	if ((rc = db_begin()) != RES_OK)
 		return rc;
 	for (i = 0; i < n; i++) {
 		struct db_arg a[] = { ARG_CSTR(prj), ARG_CSTR(key),
 		    ARG_STR(ev[i], len[i]) };
 
-		if ((rc = db_exec(stmt_insert, a, NARG(a), NULL, 0)) != 0)
+		if ((rc = db_exec(stmt_insert, a, NARG(a), NULL, 0)) != RES_OK)
 			goto fail;
 	}
-	if ((rc = db_commit()) != 0)
+	if ((rc = db_commit()) != RES_OK)
 		goto fail;
-	return DB_OK;
+	return RES_OK;
 fail:
 	db_rollback();
 	return rc;

@@ -52,10 +52,11 @@ static const char *const stmts[STMT__MAX] = {
 
 /*
  * Calls cb for each key of project prj of the organization of token ta,
- * newest first, revoked ones only when revoked is set. Returns the count,
- * -4 when the project is not the organization's, STORE_UNAUTH, a db_rc.
+ * newest first, revoked ones only when revoked is set. RES_OK (also for a
+ * project with no keys), RES_NOT_FOUND when the project is not the
+ * organization's, RES_UNAUTHORIZED, or a database result.
  */
-int
+enum result
 store_keys_list(struct tokauth *ta, const char *prj, int revoked,
     void (*cb)(void *, const struct apikey *), void *arg)
 {
@@ -66,11 +67,12 @@ store_keys_list(struct tokauth *ta, const char *prj, int revoked,
 	struct db_col	 c[] = { COL_STR(k.id), COL_STR(k.owner),
 	    COL_STR(k.name), COL_STR(k.prefix), COL_TIME(k.created),
 	    COL_TIME(k.last_used), COL_TIME(k.revoked), COL_STR(tok), COL_INT };
-	int		 rc, project = 0, n = 0;
+	enum result	 rc;
+	int		 row, project = 0;
 
-	if ((rc = db_exec(stmts[STMT_LIST], a, NARG(a), c, NARG(c))) != 0)
+	if ((rc = db_exec(stmts[STMT_LIST], a, NARG(a), c, NARG(c))) != RES_OK)
 		return rc;
-	while ((rc = db_fetch()) == 1) {
+	while ((row = db_fetch()) == 1) {
 		store_orgs_seen(ta, &c[7]);
 		if (c[1].null)
 			continue;
@@ -79,20 +81,22 @@ store_keys_list(struct tokauth *ta, const char *prj, int revoked,
 			continue;
 		k.has_name = !c[2].null;
 		cb(arg, &k);
-		n++;
 	}
-	if ((rc = store_orgs_done(ta, rc < 0 ? DB_ERR : n)) < 0)
-		return rc;
-	return project ? n : -4;
+	if (row < 0)
+		rc = RES_DB_ERROR;
+	else
+		rc = project ? RES_OK : RES_NOT_FOUND;
+	return store_orgs_done(ta, rc);
 }
 
 /*
  * Creates a key named name (NULL: none) for project prj of org, unless it
- * has max active keys already. Fills ns and k. DB_OK, 1 when the project
- * is not found, 2 at the limit, or a db_rc. The project row is locked, so
- * concurrent creates cannot pass the limit together.
+ * has max active keys already. Fills ns and k. RES_OK, RES_NOT_FOUND,
+ * RES_LIMIT, RES_DB_ERROR for a name too long to store, or a database
+ * result. The project row is locked, so concurrent creates cannot pass the
+ * limit together.
  */
-int
+enum result
 store_keys_create(const char *org, const char *prj, const char *name,
     size_t namelen, int max, struct newsecret *ns, struct apikey *k)
 {
@@ -101,13 +105,16 @@ store_keys_create(const char *org, const char *prj, const char *name,
 	struct db_arg	 n[] = { ARG_CSTR(prj) };
 	struct db_col	 lc[] = { COL_STR(id) };
 	struct db_col	 nc[] = { COL_INT };
-	int		 rc;
+	enum result	 rc;
+	int		 row;
 
 	memset(k, 0, sizeof(*k));
+	if (namelen > NAME_MAX_BYTES ||
+	    strlcpy(k->owner, prj, sizeof(k->owner)) >= sizeof(k->owner))
+		return RES_DB_ERROR;
 	secret_make(ns, "key_", KEY_PREFIX);
-	secret_now(now, k->created);
+	db_now(now, k->created);
 	strlcpy(k->id, ns->id, sizeof(k->id));
-	strlcpy(k->owner, prj, sizeof(k->owner));
 	strlcpy(k->prefix, ns->prefix, sizeof(k->prefix));
 	if ((k->has_name = name != NULL)) {
 		memcpy(k->name, name, namelen);
@@ -120,53 +127,53 @@ store_keys_create(const char *org, const char *prj, const char *name,
 
 	if (name == NULL)
 		a[2].type = DB_NULL;
-	if ((rc = db_begin()) != 0)
+	if ((rc = db_begin()) != RES_OK)
 		return rc;
 	if ((rc = db_exec(stmts[STMT_LOCK_PROJECT], l, NARG(l), lc,
-	    NARG(lc))) != 0)
+	    NARG(lc))) != RES_OK)
 		goto fail;
-	if ((rc = db_fetch()) != 1) {
-		rc = rc == 0 ? 1 : DB_ERR;
+	if ((row = db_fetch()) != 1) {
+		rc = row == 0 ? RES_NOT_FOUND : RES_DB_ERROR;
 		goto fail;
 	}
 	if ((rc = db_exec(stmts[STMT_COUNT_ACTIVE], n, NARG(n), nc,
-	    NARG(nc))) != 0)
+	    NARG(nc))) != RES_OK)
 		goto fail;
-	if ((rc = db_fetch()) != 1) {
-		rc = DB_ERR;
+	if (db_fetch() != 1) {
+		rc = RES_DB_ERROR;
 		goto fail;
 	}
 	if (nc[0].num >= max) {
-		rc = 2;
+		rc = RES_LIMIT;
 		goto fail;
 	}
-	if ((rc = db_exec(stmts[STMT_INSERT], a, NARG(a), NULL, 0)) != 0 ||
-	    (rc = db_commit()) != 0)
+	if ((rc = db_exec(stmts[STMT_INSERT], a, NARG(a), NULL, 0)) !=
+	    RES_OK || (rc = db_commit()) != RES_OK)
 		goto fail;
-	return DB_OK;
+	return RES_OK;
 fail:
 	db_rollback();
 	return rc;
 }
 
-/* Revokes key id of org. DB_OK, 1 when no live key of org has it, a db_rc. */
-int
+/* Revokes key id of org. RES_OK, RES_NOT_FOUND (no live key of org). */
+enum result
 store_keys_revoke(const char *org, const char *id)
 {
 	struct db_arg	 a[] = { ARG_CSTR(id), ARG_CSTR(org) };
-	int		 rc;
+	enum result	 rc;
 
-	if ((rc = db_exec(stmts[STMT_REVOKE], a, NARG(a), NULL, 0)) != 0)
+	if ((rc = db_exec(stmts[STMT_REVOKE], a, NARG(a), NULL, 0)) != RES_OK)
 		return rc;
-	return db_affected() ? DB_OK : 1;
+	return db_affected() ? RES_OK : RES_NOT_FOUND;
 }
 
 /*
  * Looks up the live key with SHA-256 hash: writes its id, project and the
  * project's environment (16 bytes), and sets *stale when its last use was
- * recorded over a minute ago. DB_OK, 1 when there is none, a db_rc.
+ * recorded over a minute ago. RES_OK, RES_UNAUTHORIZED, a database result.
  */
-int
+enum result
 store_keys_verify(const unsigned char *hash, char *id, char *prj, char *env,
     int *stale)
 {
@@ -174,14 +181,16 @@ store_keys_verify(const unsigned char *hash, char *id, char *prj, char *env,
 	struct db_col	 c[] = { { DB_STR, id, ID_LEN + 1, 0, 0, 0 },
 	    { DB_STR, prj, ID_LEN + 1, 0, 0, 0 }, { DB_STR, env, 16, 0, 0, 0 },
 	    COL_INT };
-	int		 rc;
+	enum result	 rc;
+	int		 row;
 
-	if ((rc = db_exec(stmts[STMT_VERIFY], a, NARG(a), c, NARG(c))) != 0)
+	if ((rc = db_exec(stmts[STMT_VERIFY], a, NARG(a), c, NARG(c))) !=
+	    RES_OK)
 		return rc;
-	if ((rc = db_fetch()) != 1)
-		return rc == 0 ? 1 : DB_ERR;
+	if ((row = db_fetch()) != 1)
+		return row == 0 ? RES_UNAUTHORIZED : RES_DB_ERROR;
 	*stale = c[3].num != 0;
-	return DB_OK;
+	return RES_OK;
 }
 
 /*

@@ -45,10 +45,10 @@ static const char *const stmts[STMT__MAX] = {
 
 /*
  * Finds the organization of the live token with SHA-256 hash; writes its id
- * to org. Returns DB_OK, 1 when there is no such token, or a db_rc. Notes
- * the token's use at most once a minute.
+ * to org. RES_OK, RES_UNAUTHORIZED, or a database result. Notes the token's
+ * use at most once a minute.
  */
-int
+enum result
 store_orgs_auth(const unsigned char *hash, char *org)
 {
 	char		 tok[ID_LEN + 1];
@@ -56,15 +56,16 @@ store_orgs_auth(const unsigned char *hash, char *org)
 	struct db_col	 c[] = { { DB_STR, org, ID_LEN + 1, 0, 0, 0 },
 	    COL_STR(tok), COL_INT };
 	struct db_arg	 t[] = { ARG_STR(tok, ID_LEN) };
-	int		 rc;
+	enum result	 rc;
+	int		 row;
 
-	if ((rc = db_exec(stmts[STMT_AUTH], a, NARG(a), c, NARG(c))) != 0)
+	if ((rc = db_exec(stmts[STMT_AUTH], a, NARG(a), c, NARG(c))) != RES_OK)
 		return rc;
-	if ((rc = db_fetch()) != 1)
-		return rc == 0 ? 1 : DB_ERR;
+	if ((row = db_fetch()) != 1)
+		return row == 0 ? RES_UNAUTHORIZED : RES_DB_ERROR;
 	if (c[2].num)
 		(void)db_exec(stmts[STMT_TOUCH], t, NARG(t), NULL, 0);
-	return DB_OK;
+	return RES_OK;
 }
 
 /*
@@ -82,24 +83,24 @@ store_orgs_seen(struct tokauth *ta, struct db_col *c)
 }
 
 /*
- * Ends a fused read that returned rc: STORE_UNAUTH when no live token was
+ * Ends a fused read that gave rc: RES_UNAUTHORIZED when no live token was
  * found, else rc; records the token's use at most once a minute.
  */
-int
-store_orgs_done(struct tokauth *ta, int rc)
+enum result
+store_orgs_done(struct tokauth *ta, enum result rc)
 {
 	struct db_arg	 t[] = { ARG_CSTR(ta->tok) };
 
-	if (rc < 0)
+	if (rc != RES_OK && rc != RES_NOT_FOUND)
 		return rc;
 	if (!ta->found)
-		return STORE_UNAUTH;
+		return RES_UNAUTHORIZED;
 	if (ta->stale)
 		(void)db_exec(stmts[STMT_TOUCH], t, NARG(t), NULL, 0);
 	return rc;
 }
 
-static int
+static enum result
 token_insert(const char *org, const char *name, struct newsecret *ns,
     const char *now)
 {
@@ -117,57 +118,66 @@ token_insert(const char *org, const char *name, struct newsecret *ns,
 
 /*
  * Creates organization name and its first token in one transaction; fills
- * o and ns (ns->raw is the token to show once). DB_OK or a db_rc.
+ * o and ns (ns->raw is the token to show once). RES_OK, RES_DB_ERROR for
+ * a name too long to store, or a database result.
  */
-int
+enum result
 store_orgs_create(const char *name, struct org *o, struct newsecret *ns)
 {
 	char		 now[TIME_LEN + 1];
-	int		 rc;
+	enum result	 rc;
 
 	memset(o, 0, sizeof(*o));
+	if (strlcpy(o->name, name, sizeof(o->name)) >= sizeof(o->name))
+		return RES_DB_ERROR;
 	secret_new_id(o->id, "org_");
-	strlcpy(o->name, name, sizeof(o->name));
-	secret_now(now, o->created);
+	db_now(now, o->created);
 	secret_make(ns, "tok_", TOKEN_PREFIX);
 
 	struct db_arg	 a[] = { ARG_CSTR(o->id), ARG_CSTR(name),
 	    ARG_CSTR(now) };
-	if ((rc = db_begin()) != 0)
+	if ((rc = db_begin()) != RES_OK)
 		return rc;
-	if ((rc = db_exec(stmts[STMT_ORG_INSERT], a, NARG(a), NULL, 0)) != 0 ||
-	    (rc = token_insert(o->id, NULL, ns, now)) != 0 ||
-	    (rc = db_commit()) != 0) {
+	if ((rc = db_exec(stmts[STMT_ORG_INSERT], a, NARG(a), NULL, 0)) !=
+	    RES_OK || (rc = token_insert(o->id, NULL, ns, now)) != RES_OK ||
+	    (rc = db_commit()) != RES_OK) {
 		db_rollback();
 		return rc;
 	}
-	return DB_OK;
+	return RES_OK;
 }
 
-static int
+/* Runs s and calls cb for each organization row; RES_NOT_FOUND for none. */
+static enum result
 orgs_rows(enum stmt s, const struct db_arg *a, size_t na,
     void (*cb)(void *, const struct org *), void *arg)
 {
 	struct org	 o;
 	struct db_col	 c[] = { COL_STR(o.id), COL_STR(o.name),
 	    COL_TIME(o.created), COL_INT };
-	int		 rc, n = 0;
+	enum result	 rc;
+	int		 row, n = 0;
 
-	if ((rc = db_exec(stmts[s], a, na, c, NARG(c))) != 0)
+	if ((rc = db_exec(stmts[s], a, na, c, NARG(c))) != RES_OK)
 		return rc;
-	while ((rc = db_fetch()) == 1) {
+	while ((row = db_fetch()) == 1) {
 		o.projects = c[3].num;
 		cb(arg, &o);
 		n++;
 	}
-	return rc < 0 ? DB_ERR : n;
+	if (row < 0)
+		return RES_DB_ERROR;
+	return n > 0 ? RES_OK : RES_NOT_FOUND;
 }
 
-/* Calls cb for every organization, oldest first. Count or a db_rc. */
-int
+/* Calls cb for every organization, oldest first. RES_OK or a db result. */
+enum result
 store_orgs_list(void (*cb)(void *, const struct org *), void *arg)
 {
-	return orgs_rows(STMT_ORG_LIST, NULL, 0, cb, arg);
+	enum result	 rc;
+
+	rc = orgs_rows(STMT_ORG_LIST, NULL, 0, cb, arg);
+	return rc == RES_NOT_FOUND ? RES_OK : rc;
 }
 
 static void
@@ -176,66 +186,68 @@ org_copy(void *arg, const struct org *o)
 	memcpy(arg, o, sizeof(*o));
 }
 
-/* Fills o with organization id. DB_OK, 1 when there is none, or a db_rc. */
-int
+/* Fills o with organization id. RES_OK, RES_NOT_FOUND, or a db result. */
+enum result
 store_orgs_get(const char *id, struct org *o)
 {
 	struct db_arg	 a[] = { ARG_CSTR(id) };
-	int		 rc;
 
-	rc = orgs_rows(STMT_ORG_GET, a, NARG(a), org_copy, o);
-	return rc == 0 ? 1 : rc > 0 ? DB_OK : rc;
+	return orgs_rows(STMT_ORG_GET, a, NARG(a), org_copy, o);
 }
 
 /*
  * Deletes organization id with its tokens (and, with force, its projects).
- * DB_OK, 1 when there is none, 2 when it has projects and !force, a db_rc.
+ * RES_OK, RES_NOT_FOUND, RES_IN_USE when it has projects and !force, or a
+ * database result.
  */
-int
+enum result
 store_orgs_delete(const char *id, int force)
 {
 	struct org	 o;
 	struct db_arg	 a[] = { ARG_CSTR(id) };
-	int		 rc;
+	enum result	 rc;
 
-	if ((rc = store_orgs_get(id, &o)) != DB_OK)
+	if ((rc = store_orgs_get(id, &o)) != RES_OK)
 		return rc;
 	if (o.projects > 0 && !force)
-		return 2;
-	if ((rc = db_exec(stmts[STMT_ORG_DELETE], a, NARG(a), NULL, 0)) != 0)
+		return RES_IN_USE;
+	if ((rc = db_exec(stmts[STMT_ORG_DELETE], a, NARG(a), NULL, 0)) !=
+	    RES_OK)
 		return rc;
-	return db_affected() ? DB_OK : 1;
+	return db_affected() ? RES_OK : RES_NOT_FOUND;
 }
 
 /*
  * Creates a token for organization org with an optional name; fills ns
- * and its metadata t. DB_OK, 1 when org does not exist, or a db_rc.
+ * and its metadata t. RES_OK, RES_NOT_FOUND when org does not exist,
+ * RES_DB_ERROR for a name too long to store, or a database result.
  */
-int
+enum result
 store_tokens_create(const char *org, const char *name, struct newsecret *ns,
     struct apikey *t)
 {
 	struct org	 o;
 	char		 now[TIME_LEN + 1];
-	int		 rc;
+	enum result	 rc;
 
-	if ((rc = store_orgs_get(org, &o)) != DB_OK)
-		return rc;
 	memset(t, 0, sizeof(*t));
+	if ((t->has_name = name != NULL) &&
+	    strlcpy(t->name, name, sizeof(t->name)) >= sizeof(t->name))
+		return RES_DB_ERROR;
+	if ((rc = store_orgs_get(org, &o)) != RES_OK)
+		return rc;
 	secret_make(ns, "tok_", TOKEN_PREFIX);
-	secret_now(now, t->created);
-	if ((rc = token_insert(org, name, ns, now)) != 0)
+	db_now(now, t->created);
+	if ((rc = token_insert(org, name, ns, now)) != RES_OK)
 		return rc;
 	strlcpy(t->id, ns->id, sizeof(t->id));
 	strlcpy(t->owner, org, sizeof(t->owner));
 	strlcpy(t->prefix, ns->prefix, sizeof(t->prefix));
-	if ((t->has_name = name != NULL))
-		strlcpy(t->name, name, sizeof(t->name));
-	return DB_OK;
+	return RES_OK;
 }
 
-/* Calls cb for each token of org, newest first: count or a db_rc. */
-int
+/* Calls cb for each token of org, newest first. RES_OK or a db result. */
+enum result
 store_tokens_list(const char *org, void (*cb)(void *, const struct apikey *),
     void *arg)
 {
@@ -244,26 +256,28 @@ store_tokens_list(const char *org, void (*cb)(void *, const struct apikey *),
 	struct db_col	 c[] = { COL_STR(t.id), COL_STR(t.owner),
 	    COL_STR(t.name), COL_STR(t.prefix), COL_TIME(t.created),
 	    COL_TIME(t.last_used), COL_TIME(t.revoked) };
-	int		 rc, n = 0;
+	enum result	 rc;
+	int		 row;
 
-	if ((rc = db_exec(stmts[STMT_TOKEN_LIST], a, NARG(a), c, NARG(c))) != 0)
+	if ((rc = db_exec(stmts[STMT_TOKEN_LIST], a, NARG(a), c, NARG(c))) !=
+	    RES_OK)
 		return rc;
-	while ((rc = db_fetch()) == 1) {
+	while ((row = db_fetch()) == 1) {
 		t.has_name = !c[2].null;
 		cb(arg, &t);
-		n++;
 	}
-	return rc < 0 ? DB_ERR : n;
+	return row < 0 ? RES_DB_ERROR : RES_OK;
 }
 
-/* Revokes token id. DB_OK, 1 when no live token has that id, or a db_rc. */
-int
+/* Revokes token id. RES_OK, RES_NOT_FOUND when no live token has it. */
+enum result
 store_tokens_revoke(const char *id)
 {
 	struct db_arg	 a[] = { ARG_CSTR(id) };
-	int		 rc;
+	enum result	 rc;
 
-	if ((rc = db_exec(stmts[STMT_TOKEN_REVOKE], a, NARG(a), NULL, 0)) != 0)
+	if ((rc = db_exec(stmts[STMT_TOKEN_REVOKE], a, NARG(a), NULL, 0)) !=
+	    RES_OK)
 		return rc;
-	return db_affected() ? DB_OK : 1;
+	return db_affected() ? RES_OK : RES_NOT_FOUND;
 }

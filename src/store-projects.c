@@ -56,9 +56,11 @@ static const char *const stmts[STMT__MAX] = {
 
 /*
  * Runs s and calls cb for each project row. With ta, the statement is a
- * fused one whose two last columns are TOKEN_COLS. Count or a db_rc.
+ * fused one whose two last columns are TOKEN_COLS (a row of NULL project
+ * columns only says the token was found). RES_NOT_FOUND when no project
+ * came, RES_UNAUTHORIZED when no live token did, or a database result.
  */
-static int
+static enum result
 rows(enum stmt s, const struct db_arg *a, size_t na, struct tokauth *ta,
     void (*cb)(void *, const struct project *), void *arg)
 {
@@ -67,11 +69,12 @@ rows(enum stmt s, const struct db_arg *a, size_t na, struct tokauth *ta,
 	struct db_col	 c[] = { COL_STR(p.id), COL_STR(p.name),
 	    COL_STR(p.environment), COL_TIME(p.created), COL_TIME(p.updated),
 	    COL_STR(tok), COL_INT };
-	int		 rc, n = 0;
+	enum result	 rc;
+	int		 row, n = 0;
 
-	if ((rc = db_exec(stmts[s], a, na, c, ta ? 7 : 5)) != 0)
+	if ((rc = db_exec(stmts[s], a, na, c, ta ? 7 : 5)) != RES_OK)
 		return rc;
-	while ((rc = db_fetch()) == 1) {
+	while ((row = db_fetch()) == 1) {
 		if (ta != NULL) {
 			store_orgs_seen(ta, &c[5]);
 			if (c[0].null)
@@ -80,16 +83,20 @@ rows(enum stmt s, const struct db_arg *a, size_t na, struct tokauth *ta,
 		cb(arg, &p);
 		n++;
 	}
-	return rc < 0 ? DB_ERR : n;
+	if (row < 0)
+		rc = RES_DB_ERROR;
+	else
+		rc = n > 0 ? RES_OK : RES_NOT_FOUND;
+	return ta != NULL ? store_orgs_done(ta, rc) : rc;
 }
 
 /*
  * Calls cb for up to limit projects of the organization of token ta,
  * newest first, after the one created at time (SQL DATETIME text) with
- * id, or from the start when time is NULL. Returns the count,
- * STORE_UNAUTH, or a db_rc.
+ * id, or from the start when time is NULL. RES_OK (also for an empty
+ * page), RES_UNAUTHORIZED, or a database result.
  */
-int
+enum result
 store_projects_list(struct tokauth *ta, const char *time, const char *id,
     int limit, void (*cb)(void *, const struct project *), void *arg)
 {
@@ -98,19 +105,17 @@ store_projects_list(struct tokauth *ta, const char *time, const char *id,
 	struct db_arg	 after[] = { ARG_CSTR(time ? time : ""),
 	    ARG_CSTR(time ? time : ""), ARG_CSTR(id ? id : ""),
 	    ARG_STR(ta->hash, SECRET_HASH), ARG_INT(limit) };
-	int		 rc;
-
 	char		 org[ID_LEN + 1];
+	enum result	 rc;
 
 	if (time == NULL)
 		rc = rows(STMT_LIST_FIRST, first, NARG(first), ta, cb, arg);
 	else
 		rc = rows(STMT_LIST_AFTER, after, NARG(after), ta, cb, arg);
-	if (rc != 0)
-		return store_orgs_done(ta, rc);
-	/* An empty page: is it the token, or are there no projects? */
-	rc = store_orgs_auth(ta->hash, org);
-	return rc == 1 ? STORE_UNAUTH : rc;
+	if (rc != RES_UNAUTHORIZED)
+		return rc == RES_NOT_FOUND ? RES_OK : rc;
+	/* The inner join gave no row: is it the token, or no projects? */
+	return store_orgs_auth(ta->hash, org);
 }
 
 static void
@@ -120,37 +125,38 @@ copy(void *arg, const struct project *p)
 }
 
 /*
- * Fills p with project id of the organization of token ta. DB_OK, 1 when
- * not found, STORE_UNAUTH, or a db_rc.
+ * Fills p with project id of the organization of token ta. RES_OK,
+ * RES_NOT_FOUND, RES_UNAUTHORIZED, or a database result.
  */
-int
+enum result
 store_projects_get(struct tokauth *ta, const char *id, struct project *p)
 {
 	struct db_arg	 a[] = { ARG_CSTR(id), ARG_STR(ta->hash, SECRET_HASH) };
-	int		 rc;
 
-	rc = store_orgs_done(ta, rows(STMT_GET_TOKEN, a, NARG(a), ta, copy,
-	    p));
-	return rc == 0 ? 1 : rc == 1 ? DB_OK : rc;
+	return rows(STMT_GET_TOKEN, a, NARG(a), ta, copy, p);
 }
 
 /*
  * Creates a project of org and its first API key in one transaction; fills
- * p and ns (ns->raw is the key to show once). DB_OK or a db_rc.
+ * p and ns (ns->raw is the key to show once). RES_OK, RES_DB_ERROR for a
+ * name too long to store, or a database result.
  */
-int
+enum result
 store_projects_create(const char *org, const char *name, size_t namelen,
     const char *env, struct project *p, struct newsecret *ns)
 {
 	char		 now[TIME_LEN + 1];
-	int		 rc;
+	enum result	 rc;
 
+	if (namelen > NAME_MAX_BYTES ||
+	    strlcpy(p->environment, env, sizeof(p->environment)) >=
+	    sizeof(p->environment))
+		return RES_DB_ERROR;
 	/* Fill the values before the argument arrays measure them. */
 	secret_new_id(p->id, "prj_");
 	memcpy(p->name, name, namelen);
 	p->name[namelen] = '\0';
-	strlcpy(p->environment, env, sizeof(p->environment));
-	secret_now(now, p->created);
+	db_now(now, p->created);
 	memcpy(p->updated, p->created, sizeof(p->updated));
 	secret_make(ns, "key_", KEY_PREFIX);
 
@@ -161,60 +167,61 @@ store_projects_create(const char *org, const char *name, size_t namelen,
 	    ARG_CSTR(ns->prefix), ARG_STR(ns->hash, SECRET_HASH),
 	    ARG_CSTR(now) };
 
-	if ((rc = db_begin()) != 0)
+	if ((rc = db_begin()) != RES_OK)
 		return rc;
-	if ((rc = db_exec(stmts[STMT_INSERT], a, NARG(a), NULL, 0)) != 0 ||
-	    (rc = db_exec(stmts[STMT_KEY_INSERT], k, NARG(k), NULL, 0)) != 0 ||
-	    (rc = db_commit()) != 0) {
+	if ((rc = db_exec(stmts[STMT_INSERT], a, NARG(a), NULL, 0)) !=
+	    RES_OK ||
+	    (rc = db_exec(stmts[STMT_KEY_INSERT], k, NARG(k), NULL, 0)) !=
+	    RES_OK || (rc = db_commit()) != RES_OK) {
 		db_rollback();
 		return rc;
 	}
-	return DB_OK;
+	return RES_OK;
 }
 
 /*
  * Sets the name (when name is not NULL) and/or the environment (when env is
- * not NULL) of project id of org; fills p with the result. DB_OK, 1 when
- * not found, or a db_rc.
+ * not NULL) of project id of org; fills p with the result. RES_OK,
+ * RES_NOT_FOUND, or a database result.
  */
-int
+enum result
 store_projects_update(const char *org, const char *id, const char *name,
     size_t namelen, const char *env, struct project *p)
 {
 	char		 now[TIME_LEN + 1], api[TIME_LEN + 1];
-	int		 rc;
+	enum result	 rc;
 
-	secret_now(now, api);
+	if (name != NULL && namelen > NAME_MAX_BYTES)
+		return RES_DB_ERROR;
+	db_now(now, api);
 
 	struct db_arg	 a[] = { ARG_STR(name, namelen),
 	    ARG_CSTR(env ? env : ""), ARG_CSTR(now), ARG_CSTR(id),
 	    ARG_CSTR(org) };
+	struct db_arg	 g[] = { ARG_CSTR(id), ARG_CSTR(org) };
 
 	if (name == NULL)
 		a[0].type = DB_NULL;
 	if (env == NULL)
 		a[1].type = DB_NULL;
-	if ((rc = db_exec(stmts[STMT_UPDATE], a, NARG(a), NULL, 0)) != 0)
+	if ((rc = db_exec(stmts[STMT_UPDATE], a, NARG(a), NULL, 0)) != RES_OK)
 		return rc;
-	struct db_arg	 g[] = { ARG_CSTR(id), ARG_CSTR(org) };
-
 	if (db_affected() == 0)
-		return 1;
-	rc = rows(STMT_GET, g, NARG(g), NULL, copy, p);
-	return rc == 0 ? 1 : rc > 0 ? DB_OK : rc;
+		return RES_NOT_FOUND;
+	return rows(STMT_GET, g, NARG(g), NULL, copy, p);
 }
 
 /*
  * Deletes project id of org; its keys, events and incidents go with it
- * (ON DELETE CASCADE). DB_OK, 1 when not found, or a db_rc.
+ * (ON DELETE CASCADE). RES_OK, RES_NOT_FOUND, or a database result.
  */
-int
+enum result
 store_projects_delete(const char *org, const char *id)
 {
 	struct db_arg	 a[] = { ARG_CSTR(id), ARG_CSTR(org) };
-	int		 rc;
+	enum result	 rc;
 
-	if ((rc = db_exec(stmts[STMT_DELETE], a, NARG(a), NULL, 0)) != 0)
+	if ((rc = db_exec(stmts[STMT_DELETE], a, NARG(a), NULL, 0)) != RES_OK)
 		return rc;
-	return db_affected() ? DB_OK : 1;
+	return db_affected() ? RES_OK : RES_NOT_FOUND;
 }

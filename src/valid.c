@@ -2,8 +2,8 @@
  * Pure validators for what clients send: strict UTF-8, names,
  * environments, and the one gate every request body passes, which holds
  * json-c to RFC 8259 (json-c alone lets NaN, leading zeros, overlong
- * UTF-8, duplicate keys and more through; see PITFALLS.md), and the
- * field tables handlers use to check an object's members.
+ * UTF-8, duplicate keys and more through), the field tables that routes
+ * declare for an object's members, and the query parameters' checks.
  */
 #include <errno.h>
 #include <limits.h>
@@ -503,4 +503,94 @@ valid_object(struct json_object *obj, const struct valid_field *f,
 		}
 	}
 	return 0;
+}
+
+/* The body member each enum field names. */
+static const char *const field_names[F__MAX] = {
+	[F_NAME] = "name",
+	[F_ENVIRONMENT] = "environment",
+};
+
+/*
+ * Fills out[F__MAX] from obj, an object valid_object has passed (or NULL:
+ * no body), so that handlers read members by enum, not by string.
+ */
+void
+valid_fields(struct json_object *obj, struct fval *out)
+{
+	struct json_object	*v;
+	size_t			 i;
+
+	memset(out, 0, sizeof(*out) * F__MAX);
+	for (i = 0; obj != NULL && i < F__MAX; i++) {
+		if (!json_object_object_get_ex(obj, field_names[i], &v))
+			continue;
+		out[i].given = 1;
+		out[i].null = json_object_is_type(v, json_type_null);
+		out[i].str = str_of(v, &out[i].len);
+	}
+}
+
+/* A limit: "1" to "100", plain decimal. The value, or -1. */
+int
+valid_limit(const char *s)
+{
+	size_t	 n = strlen(s);
+	int	 v;
+
+	if (n == 0 || n > 3 || s[0] == '0' || strspn(s, "0123456789") != n)
+		return -1;
+	v = (int)strtol(s, NULL, 10);
+	return v <= 100 ? v : -1;
+}
+
+/* A boolean parameter: 1 for "true", 0 for "false", -1 for anything else. */
+int
+valid_bool(const char *s)
+{
+	if (strcmp(s, "true") == 0)
+		return 1;
+	return strcmp(s, "false") == 0 ? 0 : -1;
+}
+
+/*
+ * A cursor this API made with valid_cursor_make for a row of id prefix
+ * idp: yyyymmddhhmmssmmm and the row's id. Writes SQL DATETIME(3) text to
+ * time and the id to id (TIME_LEN + 1 and ID_LEN + 1 bytes). 0, or -1.
+ */
+int
+valid_cursor(const char *s, const char *idp, char *time, char *id)
+{
+	static const char	 shape[] = "dddd-dd-dd dd:dd:dd.ddd";
+	size_t			 i, j = 0;
+
+	if (strlen(s) != CURSOR_LEN ||
+	    strspn(s, "0123456789") != CURSOR_TIME ||
+	    secret_id_valid(s + CURSOR_TIME, idp) != 0)
+		return -1;
+#define TWO(k) ((s[k] - '0') * 10 + (s[k + 1] - '0'))
+	if (TWO(4) < 1 || TWO(4) > 12 || TWO(6) < 1 || TWO(6) > 31 ||
+	    TWO(8) > 23 || TWO(10) > 59 || TWO(12) > 59)
+		return -1;
+#undef TWO
+	for (i = 0; shape[i] != '\0'; i++)
+		time[i] = shape[i] == 'd' ? s[j++] : shape[i];
+	time[i] = '\0';
+	memcpy(id, s + CURSOR_TIME, ID_LEN + 1);
+	return 0;
+}
+
+/*
+ * Writes to out (CURSOR_LEN + 1 bytes) the cursor after the row created
+ * at t (RFC 3339, as db_fetch gives it) with id.
+ */
+void
+valid_cursor_make(char *out, const char *t, const char *id)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; t[i] != '\0' && n < CURSOR_TIME; i++)
+		if (t[i] >= '0' && t[i] <= '9')
+			out[n++] = t[i];
+	memcpy(out + n, id, ID_LEN + 1);
 }

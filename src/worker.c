@@ -1,11 +1,14 @@
 /*
  * A worker: drops privileges, opens its own database connection, then
- * takes one FastCGI request at a time: parse, route, authenticate, read
+ * takes one FastCGI request at a time: accept, parse, route, guard, read
  * and check the body, run the handler (again, once, if the database went
- * away before anything was written), answer, log one line.
+ * away before anything was written), answer, log one line. It tells the
+ * master, through struct watch, since when its connection is open.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <errno.h>
 #include <grp.h>
@@ -122,17 +125,17 @@ read_body(struct request *r, FCGX_Stream *in, long limit)
 	return 0;
 }
 
-/* Authenticates, parses the body and runs the route's handler. */
+/*
+ * Runs route rt for r: its guard and query parameters (auth.c), then its
+ * body through the JSON gate and the route's field table, then the
+ * handler. Every refusal is answered here or in auth.c.
+ */
 static void
 dispatch(struct request *r, const struct route *rt)
 {
-	const char	*msg;
+	const char	*msg, *field;
 
-	if ((rt->flags & R_ORG) && auth_org(r) != 0)
-		return;
-	if ((rt->flags & R_TOKEN) && auth_token(r) != 0)
-		return;
-	if ((rt->flags & R_KEY) && auth_key(r) != 0)
+	if (auth_guard(r, rt) != 0)
 		return;
 	if (r->body != NULL && r->json == NULL &&
 	    (r->body_len > 0 || !(rt->flags & R_OPTBODY))) {
@@ -148,6 +151,12 @@ dispatch(struct request *r, const struct route *rt)
 			return;
 		}
 	}
+	if (rt->fields != NULL && r->json != NULL &&
+	    valid_object(r->json, rt->fields, rt->nfields, &field, &msg) != 0) {
+		resp_invalid(r, field, msg);
+		return;
+	}
+	valid_fields(rt->fields != NULL ? r->json : NULL, r->f);
 	rt->fn(r);
 }
 
@@ -206,112 +215,193 @@ cors(struct request *r, const char *allow, int preflight)
 	}
 }
 
+/* Answers a request refused before any route ran: status st. */
 static void
-handle(FCGX_Request *fr, const struct config *c)
+refuse(struct request *r, int st, const char *allow)
+{
+	switch (st) {
+	case 404:
+		resp_not_found(r);
+		break;
+	case 405:
+		resp_header(r, "Allow", allow);
+		resp_error(r, 405, "method_not_allowed", "method not allowed "
+		    "on this path", NULL);
+		break;
+	case 413:
+		resp_error(r, 413, "payload_too_large", "body is larger than "
+		    "the limit", NULL);
+		break;
+	default:
+		resp_invalid(r, "Content-Length", "Content-Length must be a "
+		    "whole number");
+		break;
+	}
+}
+
+/* Writes r's answer to the web server and logs one line for it. */
+static void
+respond(struct request *r, FCGX_Request *fr, const struct timespec *t0)
+{
+	struct timespec	 t1;
+	char		 head[2048];
+	const char	*body;
+	size_t		 hlen, blen;
+
+	if (r->resp.status == 0)
+		resp_error(r, 500, "internal", "internal error", NULL);
+	hlen = resp_head(r, head, sizeof(head));
+	FCGX_PutStr(head, (int)hlen, fr->out);
+	if ((body = resp_body(r, &blen)) != NULL)
+		FCGX_PutStr(body, (int)blen, fr->out);
+	FCGX_FFlush(fr->out);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_msg(r->resp.status >= 500 ? LOG_ERR : LOG_INFO,
+	    "%.16s %.200s %d %ldus %s", r->method, r->path, r->resp.status,
+	    (long)((t1.tv_sec - t0->tv_sec) * 1000000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000), r->request_id);
+}
+
+/*
+ * The life of one request, in order: parse the parameters, route, answer
+ * a preflight, read the body, run the route (once more if the database
+ * went away before anything was written), answer. Every refusal on the way
+ * goes to "done", where the CORS headers are added.
+ */
+static void
+handle(FCGX_Request *fr, const struct config *c, struct watch *w)
 {
 	struct request		 r;
 	const struct route	*rt = NULL;
-	struct timespec		 t0, t1;
-	char			 allow[64], head[2048];
-	const char		*body;
-	size_t			 hlen, blen;
+	struct timespec		 t0;
+	char			 allow[64] = "";
 	int			 st;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	db_request_start();
-	st = request_parse(&r, fr->envp, c);
-	if (st == 0)
+	if ((st = request_parse(&r, fr->envp, c)) == 0)
 		st = router_match(&r, &rt, allow, sizeof(allow));
-	if ((st == 0 || st == 405) && r.mbit == M_OPTIONS)
+	if ((st == 0 || st == 405) && r.mbit == M_OPTIONS) {
 		cors(&r, allow, 1);
-	else {
-		if (st == 0 && (!(rt->flags & (R_BODY | R_EVENTS)) ||
-		    take_body(&r, rt, fr->in) == 0)) {
-			dispatch(&r, rt);
-			if (db_lost() && db_retry_safe()) {
-				resp_reset(&r);
-				db_request_start();
-				dispatch(&r, rt);
-			}
-		} else if (st == 404)
-			resp_not_found(&r);
-		else if (st == 405) {
-			resp_header(&r, "Allow", allow);
-			resp_error(&r, 405, "method_not_allowed", "method not "
-			    "allowed on this path", NULL);
-		} else if (st == 413)
-			resp_error(&r, 413, "payload_too_large", "body is "
-			    "larger than the limit", NULL);
-		else if (st != 0)
-			resp_invalid(&r, "Content-Length", "Content-Length "
-			    "must be a whole number");
-		cors(&r, allow, 0);
+		goto write;
 	}
-	if (r.resp.status == 0)
-		resp_error(&r, 500, "internal", "internal error", NULL);
-
-	hlen = resp_head(&r, head, sizeof(head));
-	FCGX_PutStr(head, (int)hlen, fr->out);
-	if ((body = resp_body(&r, &blen)) != NULL)
-		FCGX_PutStr(body, (int)blen, fr->out);
-	FCGX_FFlush(fr->out);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log_msg(r.resp.status >= 500 ? LOG_ERR : LOG_INFO,
-	    "%.16s %.200s %d %ldus %s", r.method, r.path, r.resp.status,
-	    (long)((t1.tv_sec - t0.tv_sec) * 1000000 +
-	    (t1.tv_nsec - t0.tv_nsec) / 1000), r.request_id);
+	if (st != 0) {
+		refuse(&r, st, allow);
+		goto done;
+	}
+	if ((rt->flags & (R_BODY | R_EVENTS)) && take_body(&r, rt, fr->in) != 0)
+		goto done;
+	w->head = 0;
+	dispatch(&r, rt);
+	if (db_lost() && db_retry_safe()) {
+		resp_reset(&r);
+		db_request_start();
+		dispatch(&r, rt);
+	}
+done:
+	cors(&r, allow, 0);
+write:
+	w->head = 0;
+	respond(&r, fr, &t0);
 	resp_clear(&r);
 	json_object_put(r.json);
 	free(r.body);
 }
 
-_Static_assert(sizeof(FCGX_Request) <= sizeof(((struct watch *)0)->fr),
-    "struct watch cannot hold an FCGX_Request");
-
-/* Readies w before the fork: no connection yet. */
-void
-worker_watch_init(struct watch *w)
+/* The monotonic clock in milliseconds, as struct watch holds it. */
+long long
+worker_now_ms(void)
 {
-	((FCGX_Request *)w->fr)->ipcFd = -1;
-}
+	struct timespec	 ts;
 
-/* 1 while the worker w has a FastCGI connection open (a request). */
-int
-worker_busy(const struct watch *w)
-{
-	return ((const FCGX_Request *)w->fr)->ipcFd >= 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
- * Runs a worker on the listening socket fd until SIGTERM; never returns.
- * Called in the child right after fork, with its shared page w.
+ * Takes the next connection from the listening socket: our own accept,
+ * so that the time it opened is ours to publish in w (libfcgi would
+ * accept inside FCGX_Accept_r, where nobody sees it). Returns the
+ * connection, or -1 when stopping.
+ */
+static int
+take(int fd, struct watch *w, const struct config *c)
+{
+	struct timeval	 tv = { c->header_timeout, 0 };
+	int		 conn;
+
+	while (!stopping) {
+		if ((conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+			w->head = 1;
+			w->since = worker_now_ms();
+			/* A peer silent for header_timeout is dropped. */
+			setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv,
+			    sizeof(tv));
+			return conn;
+		}
+		if (errno != EINTR && errno != ECONNABORTED &&
+		    errno != EAGAIN && errno != EPROTO) {
+			if (!stopping)
+				log_msg(LOG_ERR, "accept: %s", strerror(errno));
+			break;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Runs a worker on the listening socket fd until SIGTERM, or until the
+ * master (pid master) dies; never returns. Called in the child right after
+ * fork, with its shared page w.
  */
 void
-worker_run(int fd, const struct config *c, struct watch *w)
+worker_run(int fd, const struct config *c, struct watch *w, pid_t master)
 {
 	struct rlimit	 rl = { 0, 0 };
-	FCGX_Request	*fr = (FCGX_Request *)w->fr;
+	FCGX_Request	 fr;
+	int		 nofd;
 
 	listen_fd = fd;
 	signals();
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	/* No core dumps, no ptrace by others: raw secrets pass through. */
 	prctl(PR_SET_DUMPABLE, 0);
 	setrlimit(RLIMIT_CORE, &rl);
 	drop(c);
-	if (FCGX_Init() != 0 || FCGX_InitRequest(fr, fd,
-	    FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	/*
+	 * Only now: a change of user id clears the parent-death signal. The
+	 * master may have died before it was set.
+	 */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != master)
+		exit(0);
+	/*
+	 * libfcgi reads each connection we hand it in fr.ipcFd. Its own
+	 * accept, which it falls back to after a connection it could not
+	 * read, is given a socket that refuses at once (not listening):
+	 * FCGX_Accept_r then returns and we accept again ourselves.
+	 */
+	if ((nofd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    FCGX_Init() != 0 || FCGX_InitRequest(&fr, nofd, 0) != 0) {
 		log_msg(LOG_ERR, "FastCGI initialisation failed");
 		exit(1);
 	}
 	db_init(c);
 	(void)db_connect();
 	while (!stopping) {
-		if (FCGX_Accept_r(fr) < 0)
+		if (fr.ipcFd < 0 && (fr.ipcFd = take(listen_fd, w, c)) < 0)
 			break;
+		/* Keep the connection we just gave it open (libfcgi's
+		 * FCGX_Finish_r would close it before reading). */
+		fr.keepConnection = 1;
+		if (FCGX_Accept_r(&fr) < 0) {
+			w->since = 0;
+			continue;
+		}
 		w->served++;
-		handle(fr, c);
-		FCGX_Finish_r(fr);
+		handle(&fr, c, w);
+		FCGX_Finish_r(&fr);
+		w->since = fr.ipcFd >= 0 ? worker_now_ms() : 0;
+		w->head = fr.ipcFd >= 0;
 	}
 	db_close();
 	exit(0);

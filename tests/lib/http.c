@@ -268,7 +268,7 @@ t_count(const char *sql, const char *arg)
 		db_init(&c);
 		ready = 1;
 	}
-	cr_assert_eq(db_exec(sql, a, arg ? 1 : 0, col, 1), DB_OK, "%s: %s",
+	cr_assert_eq(db_exec(sql, a, arg ? 1 : 0, col, 1), RES_OK, "%s: %s",
 	    sql, db_last_error());
 	cr_assert_eq(db_fetch(), 1);
 	return col[0].num;
