@@ -462,4 +462,26 @@ long long worker_now_ms(void);
 /* master.c */
 int	 master_run(int, struct config *, const char *);
 
+/* cidr.c */
+#define CIDR_LEN	44	/* a canonical block and NUL: 39 + "/128" + 1 */
+#define CIDR_LIST_MAX	32	/* blocks one key may hold */
+#define CIDR_LIST_LEN	(CIDR_LIST_MAX * CIDR_LEN) /* stored list and NUL */
+
+struct cidr {
+	int		 family;	/* AF_INET or AF_INET6 */
+	unsigned	 plen;		/* prefix length */
+	unsigned char	 addr[16];	/* network order, host bits clear */
+};
+
+int	 cidr_parse(const char *, size_t, struct cidr *, const char **);
+size_t	 cidr_format(const struct cidr *, char *);
+int	 cidr_list_from_json(struct json_object *, char *, char *, size_t);
+struct json_object *cidr_list_to_json(const char *);
+int	 cidr_allowed(const char *, const char *);
+
+/* jcs.c */
+int	 jcs_write(struct json_object *,
+	    int (*)(void *, const char *, size_t), void *);
+char	*jcs_string(struct json_object *, size_t *);
+
 #endif /* !EXTERN_H */
