@@ -374,9 +374,10 @@ Test(hostile, an_overflowing_params_record_costs_one_worker_for_under_1s,
 	overflow_round(0x7fffffff, 0x7fffffff);
 	/*
 	 * Each length below INT_MAX, name + value + 2 past it: this libfcgi
-	 * aborts the worker (PITFALLS.md: "half fixed"). Under ASan the
-	 * huge malloc is itself a sanitizer report (in libfcgi, not ours)
-	 * that would fail the run, so only the plain build sends these.
+	 * aborts the worker (its fix for the CVE is only half one). Under
+	 * ASan the huge malloc is itself a sanitizer report (in libfcgi, not
+	 * ours) that would fail the run, so only the plain build sends
+	 * these.
 	 */
 	if (asan_build()) {
 		printf("hostile: ASan build; the aborting records are not "

@@ -69,7 +69,7 @@ new_key(const char *name, char *id, char *raw)
 	t_free(r);
 }
 
-Test(keys, a_new_projects_key_verifies_with_the_right_headers,
+Test(keys, a_new_projects_key_verifies_with_its_headers_and_posts_an_event,
     .init = setup)
 {
 	struct hresp	*r;
@@ -207,7 +207,7 @@ Test(keys, keys_are_listed_created_and_revoked, .init = setup)
 	t_free(r);
 }
 
-Test(keys, the_active_key_limit_is_409_key_limit, .init = setup,
+Test(keys, the_101st_active_key_is_409_key_limit_and_a_revoke_makes_room, .init = setup,
     .timeout = 120)
 {
 	struct hresp	*r;
@@ -231,7 +231,7 @@ Test(keys, the_active_key_limit_is_409_key_limit, .init = setup,
 	new_key("again", id, raw);
 }
 
-Test(keys, last_used_is_set_once_and_not_rewritten_within_the_minute,
+Test(keys, last_used_is_set_by_the_first_good_call_and_kept_for_the_minute,
     .init = setup)
 {
 	struct hresp		*r;
@@ -267,7 +267,7 @@ Test(keys, last_used_is_set_once_and_not_rewritten_within_the_minute,
 	t_free(r);
 }
 
-Test(keys, events_are_stored_all_or_nothing, .init = setup)
+Test(keys, events_are_stored_all_or_nothing_up_to_1000_a_request, .init = setup)
 {
 	char		 line[128], *big, *p;
 	const char	*h[] = { line, "Content-Type: application/json", NULL };
@@ -309,7 +309,7 @@ Test(keys, events_are_stored_all_or_nothing, .init = setup)
 	    "project_id = ?", prj), 1003);
 }
 
-Test(keys, deleting_a_project_revokes_its_keys_and_drops_its_events,
+Test(keys, deleting_a_project_deletes_its_keys_and_its_events,
     .init = setup)
 {
 	char		 id2[64], raw2[64], path[160], line[128];

@@ -202,7 +202,7 @@ Test(orgs, org_delete_refuses_while_projects_exist_unless_forced)
 	    "org_id = ?", o.id), 0);
 }
 
-Test(orgs, bad_credentials_are_401_with_www_authenticate)
+Test(orgs, bad_credentials_are_401_with_www_authenticate_before_a_bad_query_is_400)
 {
 	struct torg	 o;
 	char		 bad[160], prj[64], key[64];

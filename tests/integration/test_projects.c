@@ -234,7 +234,7 @@ walk(int limit, char (*ids)[32], int max, int churn)
 	return n;
 }
 
-Test(projects, pagination_has_no_duplicates_or_skips_under_churn,
+Test(projects, pagination_is_newest_first_without_duplicates_or_skips_under_churn,
     .init = setup, .timeout = 240)
 {
 	static char	 all[300][32], seen[400][32];
@@ -288,7 +288,7 @@ Test(projects, pagination_has_no_duplicates_or_skips_under_churn,
 	}
 }
 
-Test(projects, a_walk_interleaved_with_deletes_never_repeats,
+Test(projects, a_walk_deleting_each_pages_last_row_sees_every_project_once,
     .init = setup)
 {
 	static char	 ids[40][32];
@@ -461,7 +461,7 @@ Test(projects, post_refuses_each_corpus_body_as_indexed_and_creates_nothing,
 	corpus_free(&c);
 }
 
-Test(projects, malformed_requests_get_the_right_4xx, .init = setup)
+Test(projects, empty_untyped_oversized_bodies_and_an_empty_patch_are_400_415_413_400, .init = setup)
 {
 	struct hresp	*r;
 	char		*big;
@@ -488,7 +488,7 @@ Test(projects, malformed_requests_get_the_right_4xx, .init = setup)
 	cr_assert_eq(projects_of(&org), before);
 }
 
-Test(projects, fifty_concurrent_creates_make_fifty_projects_and_keys,
+Test(projects, fifty_concurrent_creates_make_fifty_distinct_projects_with_working_keys,
     .init = setup, .timeout = 120)
 {
 	int		 fd[2], p, i, st;

@@ -118,7 +118,7 @@ Test(transport, a_body_over_64_kib_is_413_and_exactly_64_kib_is_taken,
 	free(body);
 }
 
-Test(transport, a_body_that_is_not_json_by_type_is_415, .init = setup)
+Test(transport, a_non_json_content_type_is_415_and_json_with_a_charset_is_taken, .init = setup)
 {
 	static const char *const types[] = { "text/plain",
 	    "application/x-www-form-urlencoded", "application/jsonx", NULL };
@@ -140,7 +140,7 @@ Test(transport, a_body_that_is_not_json_by_type_is_415, .init = setup)
 	    org.id), 1);
 }
 
-Test(transport, cors_preflight_answers_only_listed_origins)
+Test(transport, cors_headers_go_only_to_listed_origins_on_preflights_answers_and_errors)
 {
 	const char	*ok[] = { "Origin: https://app.example",
 	    "Access-Control-Request-Method: POST", NULL };

@@ -54,7 +54,7 @@ write_conf(const char *text, mode_t mode)
 	write_file(cpath, sizeof(cpath), text, mode);
 }
 
-Test(config, defaults_without_a_file)
+Test(config, without_a_file_every_option_takes_its_default)
 {
 	struct config	 c;
 	char		 err[512] = "";
@@ -375,7 +375,7 @@ Test(config, password_file_is_read_without_its_newline)
 	config_free(&c);
 }
 
-Test(config, password_file_with_crlf_is_read_without_it)
+Test(config, password_file_gives_its_first_line_without_the_crlf)
 {
 	struct config	 c;
 	char		 err[512] = "", text[128];

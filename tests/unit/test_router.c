@@ -1,7 +1,7 @@
 /*
- * Unit tests for router.c: every route of the contract (API.md) reaches its
- * handler with its path captures, unknown paths are 404, and known paths with
- * another method are 405 with the exact Allow list.
+ * Unit tests for router.c: every route of the contract (latchkeyd(8), API)
+ * reaches its handler with its path captures, unknown paths are 404, and
+ * known paths with another method are 405 with the exact Allow list.
  */
 #include <stdio.h>
 #include <string.h>

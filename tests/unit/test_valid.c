@@ -575,7 +575,7 @@ Test(valid, json_parse_keeps_escaped_surrogate_pair_as_utf8)
 #define ENV_MSG		"environment must be one of production, staging, " \
 			"development"
 
-ParameterizedTestParameters(valid, object_checks_fields_as_data)
+ParameterizedTestParameters(valid, object_accepts_or_refuses_each_body_naming_the_field_and_why)
 {
 	static struct object_case c[] = {
 		{ "name only", "{\"name\":\"Checkout\"}", 1, 0, "", "" },
@@ -626,7 +626,7 @@ ParameterizedTestParameters(valid, object_checks_fields_as_data)
 	return cr_make_param_array(struct object_case, c, NELEM(c));
 }
 
-ParameterizedTest(struct object_case *c, valid, object_checks_fields_as_data)
+ParameterizedTest(struct object_case *c, valid, object_accepts_or_refuses_each_body_naming_the_field_and_why)
 {
 	struct json_object	*o;
 	const char		*msg = NULL, *field = NULL;
