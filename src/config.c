@@ -2,13 +2,18 @@
  * The configuration file: plain "key = value" lines, described by a table
  * so that every option is parsed, bounded and defaulted in one place.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,8 +143,8 @@ read_password(struct config *c, char *err, size_t errlen)
 	char	 buf[512];
 
 	if ((f = fopen(c->db_password_file, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", c->db_password_file,
-		    strerror(errno));
+		snprintf(err, errlen, "db_password_file %s: %s",
+		    c->db_password_file, strerror(errno));
 		return -1;
 	}
 	if (fgets(buf, sizeof(buf), f) == NULL)
@@ -272,6 +277,76 @@ config_check(const struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "unknown group %s", c->group);
 		return -1;
 	}
+	return config_listen(c->listen, NULL, err, errlen);
+}
+
+static int
+is_loopback(const struct sockaddr *sa)
+{
+	const struct sockaddr_in	*in = (const void *)sa;
+	const struct sockaddr_in6	*in6 = (const void *)sa;
+
+	if (sa->sa_family == AF_INET)
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	return sa->sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+}
+
+/*
+ * Checks listen: a unix socket path ("/..." or "unix:/..."), or host:port
+ * ("[::1]:9000") on a loopback address only. With res, gives the TCP
+ * address (caller frees with freeaddrinfo; *res stays NULL for a path).
+ * 0, or -1 with err.
+ */
+int
+config_listen(const char *spec, struct addrinfo **res, char *err,
+    size_t errlen)
+{
+	char		 host[256], *port;
+	struct addrinfo	 hints, *ai;
+	int		 e;
+
+	if (res != NULL)
+		*res = NULL;
+	if (strncmp(spec, "unix:", 5) == 0)
+		spec += 5;
+	if (spec[0] == '/') {
+		if (strlen(spec) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			snprintf(err, errlen, "listen: socket path too long: "
+			    "%s", spec);
+			return -1;
+		}
+		return 0;
+	}
+	if (strlcpy(host, spec, sizeof(host)) >= sizeof(host) ||
+	    (port = strrchr(host, ':')) == NULL) {
+		snprintf(err, errlen, "listen: expected a socket path or "
+		    "host:port, got %s", spec);
+		return -1;
+	}
+	*port++ = '\0';
+	if (host[0] == '[' && port - host >= 3 && port[-2] == ']') {
+		memmove(host, host + 1, strlen(host));
+		port[-3] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((e = getaddrinfo(host, port, &hints, &ai)) != 0) {
+		snprintf(err, errlen, "listen %s: %s", spec, gai_strerror(e));
+		return -1;
+	}
+	if (!is_loopback(ai->ai_addr)) {
+		snprintf(err, errlen, "listen %s: TCP only on a loopback "
+		    "address: anyone who reaches the socket can kill workers "
+		    "(CVE-2025-23016)", spec);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	if (res != NULL)
+		*res = ai;
+	else
+		freeaddrinfo(ai);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <syslog.h>
 
+struct addrinfo;
 struct json_object;
 struct newsecret;
 
@@ -109,6 +110,7 @@ int	 config_load(struct config *, const char *, char *, size_t);
 void	 config_free(struct config *);
 int	 config_check(const struct config *, char *, size_t);
 int	 config_cors_allowed(const struct config *, const char *);
+int	 config_listen(const char *, struct addrinfo **, char *, size_t);
 
 /* log.c */
 int	 log_open(const char *, int);

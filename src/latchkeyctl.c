@@ -12,20 +12,23 @@
 
 #include <json-c/json.h>
 
+#include "config.h"
 #include "extern.h"
 
 static int	 json_out;
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: latchkeyctl [-c file] [-s schemadir] [--json] "
+	fprintf(status ? stderr : stdout, "usage: latchkeyctl [-c file] "
+	    "[-s schemadir] [--json] "
 	    "command\n"
 	    "  migrate [--status]\n"
 	    "  org create NAME | org list | org delete ORG_ID [--force]\n"
 	    "  token create ORG_ID [--name NAME] | token list ORG_ID |"
-	    " token revoke TOKEN_ID\n");
-	exit(1);
+	    " token revoke TOKEN_ID\n"
+	    "       latchkeyctl --help | --version\n");
+	exit(status);
 }
 
 static int
@@ -370,7 +373,7 @@ org_cmd(int argc, char **argv, int force)
 			return db_die(rc);
 		return done("deleted", argv[1]);
 	}
-	usage();
+	usage(2);
 	return 1;
 }
 
@@ -426,7 +429,7 @@ token_cmd(int argc, char **argv, const char *name)
 			return db_die(rc);
 		return done("revoked", argv[1]);
 	}
-	usage();
+	usage(2);
 	return 1;
 }
 
@@ -441,6 +444,12 @@ main(int argc, char *argv[])
 
 	if (schema == NULL)
 		schema = SCHEMADIR;
+	if (argc == 2 && strcmp(argv[1], "--help") == 0)
+		usage(0);
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("latchkeyctl %s\n", PACKAGE_VERSION);
+		return 0;
+	}
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json_out = 1;
@@ -455,12 +464,12 @@ main(int argc, char *argv[])
 		else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
 			name = argv[++i];
 		else if (argv[i][0] == '-' || n == 8)
-			usage();
+			usage(2);
 		else
 			args[n++] = argv[i];
 	}
 	if (n == 0)
-		usage();
+		usage(2);
 	if (config_load(&c, path, err, sizeof(err)) == -1)
 		return die(err, NULL);
 	/* Our own one-line messages say what failed; keep the log quiet. */
@@ -472,10 +481,8 @@ main(int argc, char *argv[])
 		rc = org_cmd(n - 1, args + 1, force);
 	else if (strcmp(args[0], "token") == 0 && n >= 2)
 		rc = token_cmd(n - 1, args + 1, name);
-	else {
-		usage();
-		rc = 1;
-	}
+	else
+		usage(2);
 	db_close();
 	config_free(&c);
 	return rc;

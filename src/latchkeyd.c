@@ -3,6 +3,7 @@
  * with its mode and owner, or TCP on loopback), writes the pidfile and hands
  * over to the master, which forks the workers.
  */
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,13 +20,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "extern.h"
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: latchkeyd [-ft] [-c file]\n");
-	exit(1);
+	fprintf(status ? stderr : stdout, "usage: latchkeyd [-ft] [-c file]\n"
+	    "       latchkeyd --help | --version\n");
+	exit(status);
 }
 
 /* Gives the unix socket at path the configured owner ("user[:group]"). */
@@ -65,23 +68,43 @@ socket_owner(const char *path, const char *owner)
 	return 0;
 }
 
+/*
+ * Binds the unix socket at path. A socket file found there is replaced
+ * only when nothing answers on it (a dead daemon's); a live one, or any
+ * other kind of file, is left alone and the start refused.
+ */
 static int
 listen_unix(const struct config *c, const char *path)
 {
 	struct sockaddr_un	 sun;
 	struct stat		 st;
-	int			 fd;
+	int			 fd, probe;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path)) {
-		fprintf(stderr, "latchkeyd: socket path too long: %s\n", path);
-		return -1;
-	}
-	/* A stale socket from a previous run; never remove anything else. */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+	strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			fprintf(stderr, "latchkeyd: %s exists and is not a "
+			    "socket; not replacing it\n", path);
+			return -1;
+		}
+		if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+		    0)) == -1) {
+			fprintf(stderr, "latchkeyd: socket: %s\n",
+			    strerror(errno));
+			return -1;
+		}
+		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(probe);
+			fprintf(stderr, "latchkeyd: %s: a running server "
+			    "listens on it (another latchkeyd?); not taking it "
+			    "over\n", path);
+			return -1;
+		}
+		close(probe);
 		unlink(path);
+	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
 	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    chmod(path, (mode_t)c->socket_mode) == -1 ||
@@ -93,49 +116,16 @@ listen_unix(const struct config *c, const char *path)
 	return fd;
 }
 
-static int
-is_loopback(const struct sockaddr *sa)
-{
-	const struct sockaddr_in	*in = (const void *)sa;
-	const struct sockaddr_in6	*in6 = (const void *)sa;
-
-	if (sa->sa_family == AF_INET)
-		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-	return sa->sa_family == AF_INET6 &&
-	    IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
-}
-
+/* Binds the TCP address config_listen accepted. */
 static int
 listen_tcp(const char *spec)
 {
-	char		 host[256], *port;
-	struct addrinfo	 hints, *res;
-	int		 fd, on = 1, e;
+	struct addrinfo	*res;
+	char		 err[512];
+	int		 fd, on = 1;
 
-	strlcpy(host, spec, sizeof(host));
-	if ((port = strrchr(host, ':')) == NULL) {
-		fprintf(stderr, "latchkeyd: listen: expected a socket path "
-		    "or host:port, got %s\n", spec);
-		return -1;
-	}
-	*port++ = '\0';
-	if (host[0] == '[' && port[-2] == ']') {
-		memmove(host, host + 1, strlen(host));
-		port[-3] = '\0';
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	if ((e = getaddrinfo(host, port, &hints, &res)) != 0) {
-		fprintf(stderr, "latchkeyd: listen %s: %s\n", spec,
-		    gai_strerror(e));
-		return -1;
-	}
-	if (!is_loopback(res->ai_addr)) {
-		fprintf(stderr, "latchkeyd: listen %s: TCP only on a loopback "
-		    "address: anyone who reaches the socket can kill "
-		    "workers (CVE-2025-23016)\n", spec);
-		freeaddrinfo(res);
+	if (config_listen(spec, &res, err, sizeof(err)) == -1) {
+		fprintf(stderr, "latchkeyd: %s\n", err);
 		return -1;
 	}
 	if ((fd = socket(res->ai_family, SOCK_STREAM, 0)) == -1 ||
@@ -151,17 +141,49 @@ listen_tcp(const char *spec)
 	return fd;
 }
 
+/*
+ * Opens and locks the pidfile, so that a second latchkeyd with the same
+ * config is refused before it touches the socket. The lock lives as long
+ * as the master (and its workers) keep the file open. The fd, or -1.
+ */
 static int
-write_pidfile(const char *path)
+lock_pidfile(const char *path)
 {
-	FILE	*f;
+	char	 buf[32];
+	ssize_t	 n;
+	int	 fd;
 
-	if ((f = fopen(path, "w")) == NULL) {
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1) {
+		fprintf(stderr, "latchkeyd: pidfile %s: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		fprintf(stderr, "latchkeyd: pidfile %s is locked: latchkeyd "
+		    "is already running (pid %s)\n", path,
+		    buf[0] ? buf : "unknown");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Writes our pid into the locked pidfile fd. */
+static int
+write_pidfile(int fd, const char *path)
+{
+	char	 buf[32];
+	int	 n;
+
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) {
 		fprintf(stderr, "latchkeyd: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	fprintf(f, "%d\n", (int)getpid());
-	return fclose(f);
+	return 0;
 }
 
 int
@@ -170,10 +192,16 @@ main(int argc, char *argv[])
 	struct config	 c;
 	const char	*path = SYSCONFDIR "/latchkey/latchkey.conf";
 	char		 err[512], sock[256];
-	int		 ch, fg = 0, test = 0, fd, rc;
+	int		 ch, fg = 0, test = 0, fd, pidfd = -1, rc;
 
 	/* Nothing inherited but stdin, stdout and stderr reaches a worker. */
 	closefrom(STDERR_FILENO + 1);
+	if (argc == 2 && strcmp(argv[1], "--help") == 0)
+		usage(0);
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("latchkeyd %s\n", PACKAGE_VERSION);
+		return 0;
+	}
 	while ((ch = getopt(argc, argv, "c:ft")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -186,11 +214,11 @@ main(int argc, char *argv[])
 			test = 1;
 			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(2);
 	if (config_load(&c, path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "latchkeyd: %s\n", err);
 		return 1;
@@ -203,6 +231,8 @@ main(int argc, char *argv[])
 		printf("%s: configuration ok\n", path);
 		return 0;
 	}
+	if (c.pidfile != NULL && (pidfd = lock_pidfile(c.pidfile)) == -1)
+		return 1;
 	if (log_open(c.log, c.log_level) == -1) {
 		fprintf(stderr, "latchkeyd: %s: %s\n", c.log, strerror(errno));
 		return 1;
@@ -218,7 +248,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	log_forked();
-	if (c.pidfile != NULL && write_pidfile(c.pidfile) == -1)
+	if (pidfd != -1 && write_pidfile(pidfd, c.pidfile) == -1)
 		return 1;
 	rc = master_run(fd, &c, path);
 	close(fd);

@@ -99,18 +99,22 @@ router_match(struct request *r, const struct route **out, char *allow,
     size_t len)
 {
 	size_t		 i, j;
-	unsigned	 all = 0;
+	unsigned	 all = 0, want;
 	int		 found = 0;
 
+	/* HEAD is answered wherever GET is, by the GET handler. */
+	want = r->mbit == M_HEAD ? M_HEAD | M_GET : r->mbit;
 	*out = NULL;
 	for (i = 0; i < ROUTE__MAX; i++) {
 		if (!match(routes[i].pattern, r->path, r))
 			continue;
 		found = 1;
 		all |= routes[i].methods;
-		if ((routes[i].methods & r->mbit) && *out == NULL)
+		if ((routes[i].methods & want) && *out == NULL)
 			*out = &routes[i];
 	}
+	if (all & M_GET)
+		all |= M_HEAD;
 	allow[0] = '\0';
 	if (!found || *out != NULL)
 		goto done;

@@ -175,9 +175,13 @@ scan_hex4(struct scan *s)
 	return v;
 }
 
-/* Bytes are known to be UTF-8 already: only escapes and controls matter. */
+/*
+ * Bytes are known to be UTF-8 already: only escapes and controls matter.
+ * A \u0000 is refused in a member name (json-c's names are C strings) and
+ * taken in a value, where the field's own check refuses it by name.
+ */
 static int
-scan_string(struct scan *s)
+scan_string(struct scan *s, int key)
 {
 	long	 u;
 
@@ -196,8 +200,8 @@ scan_string(struct scan *s)
 		}
 		if (*s->p++ != 'u' || (u = scan_hex4(s)) == -1)
 			return scan_fail(s, "invalid escape in string");
-		if (u == 0)
-			return scan_fail(s, "string contains \\u0000");
+		if (u == 0 && key)
+			return scan_fail(s, "member name contains \\u0000");
 		if (u >= 0xdc00 && u <= 0xdfff)
 			return scan_fail(s, "unpaired surrogate in string");
 		if (u < 0xd800 || u > 0xdbff)
@@ -296,7 +300,7 @@ scan_container(struct scan *s, int depth)
 	for (;;) {
 		if (closer == '}') {
 			scan_ws(s);
-			if (scan_string(s) == -1)
+			if (scan_string(s, 1) == -1)
 				return -1;
 			scan_ws(s);
 			if (scan_byte(s, ':') == -1)
@@ -325,7 +329,7 @@ scan_value(struct scan *s, int depth)
 	case '[':
 		return scan_container(s, depth + 1);
 	case '"':
-		return scan_string(s);
+		return scan_string(s, 0);
 	case 't':
 		return scan_literal(s, "true");
 	case 'f':

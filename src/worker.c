@@ -252,7 +252,8 @@ respond(struct request *r, FCGX_Request *fr, const struct timespec *t0)
 		resp_error(r, 500, "internal", "internal error", NULL);
 	hlen = resp_head(r, head, sizeof(head));
 	FCGX_PutStr(head, (int)hlen, fr->out);
-	if ((body = resp_body(r, &blen)) != NULL)
+	/* HEAD: GET's status and headers, no body. */
+	if (r->mbit != M_HEAD && (body = resp_body(r, &blen)) != NULL)
 		FCGX_PutStr(body, (int)blen, fr->out);
 	FCGX_FFlush(fr->out);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

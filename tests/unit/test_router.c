@@ -190,22 +190,21 @@ ParameterizedTest(struct rcase *c, router, unknown_path_is_404)
 ParameterizedTestParameters(router, known_path_with_other_method_is_405_with_allow)
 {
 	static struct rcase c[] = {
-		{ "DELETE", "/projects", 405, H_NONE, "", "GET, POST" },
-		{ "PUT", "/projects", 405, H_NONE, "", "GET, POST" },
-		{ "BREW", "/projects", 405, H_NONE, "", "GET, POST" },
+		{ "DELETE", "/projects", 405, H_NONE, "", "GET, POST, HEAD" },
+		{ "PUT", "/projects", 405, H_NONE, "", "GET, POST, HEAD" },
+		{ "BREW", "/projects", 405, H_NONE, "", "GET, POST, HEAD" },
 		{ "POST", "/projects/x", 405, H_NONE, "",
-		    "GET, PUT, PATCH, DELETE" },
-		{ "HEAD", "/projects/x", 405, H_NONE, "",
-		    "GET, PUT, PATCH, DELETE" },
+		    "GET, PUT, PATCH, DELETE, HEAD" },
 		{ "DELETE", "/projects/x/api-keys", 405, H_NONE, "",
-		    "GET, POST" },
+		    "GET, POST, HEAD" },
 		{ "GET", "/api-keys/x", 405, H_NONE, "", "DELETE" },
+		{ "HEAD", "/api-keys/x", 405, H_NONE, "", "DELETE" },
 		{ "PATCH", "/api-keys/x", 405, H_NONE, "", "DELETE" },
 		{ "GET", "/events", 405, H_NONE, "", "POST" },
+		{ "HEAD", "/events", 405, H_NONE, "", "POST" },
 		{ "PUT", "/events", 405, H_NONE, "", "POST" },
-		{ "POST", "/healthz", 405, H_NONE, "", "GET" },
-		{ "HEAD", "/healthz", 405, H_NONE, "", "GET" },
-		{ "get", "/healthz", 405, H_NONE, "", "GET" },
+		{ "POST", "/healthz", 405, H_NONE, "", "GET, HEAD" },
+		{ "get", "/healthz", 405, H_NONE, "", "GET, HEAD" },
 	};
 
 	return cr_make_param_array(struct rcase, c, NELEM(c));
@@ -237,7 +236,35 @@ Test(router, allow_is_left_empty_on_a_match)
 	cr_assert_str_eq(allow, "");
 	make_request(&r, "OPTIONS", "/projects/prj_1");
 	cr_assert_eq(router_match(&r, &rt, allow, sizeof(allow)), 405);
-	cr_assert_str_eq(allow, "GET, PUT, PATCH, DELETE");
+	cr_assert_str_eq(allow, "GET, PUT, PATCH, DELETE, HEAD");
+}
+
+/* HEAD gets the GET route on every path that answers GET. */
+Test(router, head_is_routed_to_the_get_handler_on_every_get_path)
+{
+	static const struct {
+		const char	*path;
+		void		(*fn)(struct request *);
+	} c[] = {
+		{ "/projects", handler_projects_list },
+		{ "/projects/prj_1", handler_projects_get },
+		{ "/projects/prj_1/api-keys", handler_keys_list },
+		{ "/healthz", handler_healthz },
+		{ "/verify", handler_verify },
+	};
+	struct request		 r;
+	const struct route	*rt;
+	char			 allow[64];
+	size_t			 i;
+
+	for (i = 0; i < NELEM(c); i++) {
+		rt = NULL;
+		make_request(&r, "HEAD", c[i].path);
+		cr_assert_eq(router_match(&r, &rt, allow, sizeof(allow)), 0,
+		    "HEAD %s", c[i].path);
+		cr_assert(rt->fn == c[i].fn, "HEAD %s: wrong handler",
+		    c[i].path);
+	}
 }
 
 Test(router, capture_after_a_failed_earlier_route_is_the_right_one)
