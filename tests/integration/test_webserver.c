@@ -310,7 +310,8 @@ Test(webserver, a_body_over_the_web_servers_limit_is_the_json_413,
 {
 	const char	*h[] = { org.auth, "Content-Type: application/json",
 	    NULL };
-	char		*big = body_of(250 * 1024), *huge = body_of(3 << 20);
+	char		*big = body_of(250 * 1024);
+	char		*huge = body_of(3 << 20);
 	char		 id[128];
 	long long	 before;
 	struct hresp	*r;
@@ -710,7 +711,7 @@ Test(webserver, ingest_turns_the_verify_401_into_the_json_error,
 	creds[0] = NULL;			/* missing */
 	creds[1] = "X-Api-Key: lk_notakey";	/* malformed */
 	creds[2] = cred;			/* revoked */
-	memcpy(unknown, "X-Api-Key: ", 11);	/* good checksum, no such key */
+	memcpy(unknown, "X-Api-Key: ", 11);	/* no such key, good sum */
 	secret_new(unknown + 11, KEY_PREFIX);
 	t_secret(unknown + 11);
 	creds[3] = unknown;
