@@ -59,6 +59,7 @@ static const struct option options[] = {
 	{ "shutdown_timeout", C_INT, O(shutdown_timeout), 1, 3600, "10" },
 	{ "request_timeout", C_INT, O(request_timeout), 1, 3600, "30" },
 	{ "header_timeout", C_INT, O(header_timeout), 1, 3600, "5" },
+	{ "statement_timeout", C_INT, O(statement_timeout), 1, 3600, "5" },
 	{ "max_keys", C_INT, O(max_keys), 1, 100000, "100" },
 };
 #define OPTION__MAX (sizeof(options) / sizeof(options[0]))

@@ -6,6 +6,7 @@
  * 2006/2013/1243 the connection is closed and the caller decides whether
  * the work may be retried. Also the clock the stores write with.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ static size_t		 cur_ncols;
 static MYSQL_TIME	 times[DB_COLS_MAX];
 static unsigned long long affected;
 static int		 lost;		/* the connection broke this request */
+static long long	 started;	/* ms: the statement in flight began */
 static int		 unsafe;	/* a write was sent this request */
 static char		 where[300];
 static char		 lasterr[256];
@@ -102,15 +104,73 @@ is_gone(unsigned int e)
 	    e == CR_SERVER_LOST_EXTENDED || e == 4031 /* idle timeout */;
 }
 
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The client stopped waiting for the statement of connection thread (the
+ * server's own max_statement_time should have stopped it first): stop it
+ * on the server too, from a fresh connection, so that nothing it does
+ * outlives the request that sent it.
+ */
+static void
+kill_query(unsigned long thread)
+{
+	MYSQL		*k;
+	unsigned int	 t = 1;
+	char		 sql[64];
+
+	if (thread == 0 || (k = mysql_init(NULL)) == NULL)
+		return;
+	mysql_options(k, MYSQL_OPT_CONNECT_TIMEOUT, &t);
+	mysql_options(k, MYSQL_OPT_READ_TIMEOUT, &t);
+	mysql_options(k, MYSQL_OPT_WRITE_TIMEOUT, &t);
+	/* A number of ours: no user data in this text. */
+	snprintf(sql, sizeof(sql), "KILL QUERY %lu", thread);
+	if (mysql_real_connect(k, conf->db_socket ? NULL : conf->db_host,
+	    conf->db_user, conf->db_password, conf->db_name,
+	    (unsigned int)conf->db_port, conf->db_socket, 0) == NULL ||
+	    mysql_real_query(k, sql, strlen(sql)) != 0)
+		log_msg(LOG_WARNING, "database %s: cannot stop statement of "
+		    "connection %lu: %s", where, thread, mysql_error(k));
+	else
+		log_msg(LOG_WARNING, "database %s: stopped the statement of "
+		    "connection %lu after the client gave up on it", where,
+		    thread);
+	mysql_close(k);
+}
+
 /* Maps a server error to a result, closing the connection when it is gone. */
 static enum result
 fail(unsigned int e, const char *msg)
 {
+	unsigned long	 thread;
+
 	strlcpy(lasterr, msg, sizeof(lasterr));
 	lasterrno = e;
+	if (e == ER_STATEMENT_TIMEOUT) {
+		log_msg(LOG_WARNING, "database %s: statement stopped after "
+		    "statement_timeout (%d s)", where, conf->statement_timeout);
+		return RES_DB_TIMEOUT;
+	}
 	if (is_gone(e)) {
+		thread = conn != NULL ? mysql_thread_id(conn) : 0;
 		log_msg(LOG_WARNING, "database %s: %s", where, msg);
 		db_close();
+		/* The read timeout passed: the server may still be at it. */
+		if (started != 0 && e == CR_SERVER_LOST &&
+		    now_ms() - started >= (conf->statement_timeout + 2) *
+		    1000LL - 100) {
+			kill_query(thread);
+			started = 0;
+			return RES_DB_TIMEOUT;
+		}
 		lost = 1;
 		return RES_DB_LOST;
 	}
@@ -124,7 +184,8 @@ fail(unsigned int e, const char *msg)
 enum result
 db_connect(void)
 {
-	unsigned int	 timeout = 2, rw = 10;
+	unsigned int	 timeout = 1, rw;
+	char		 init[256];
 
 	if (conn != NULL)
 		return 0;
@@ -132,13 +193,22 @@ db_connect(void)
 		log_msg(LOG_ERR, "mysql_init: out of memory");
 		return RES_DB_LOST;
 	}
+	/*
+	 * The server stops any statement after statement_timeout and rolls
+	 * it back (max_statement_time); the client waits 2 s longer, then
+	 * gives up and has the statement killed (kill_query).
+	 */
+	rw = (unsigned int)conf->statement_timeout + 2;
+	snprintf(init, sizeof(init), "SET time_zone = '+00:00', sql_mode = "
+	    "'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', "
+	    "max_statement_time = %d", conf->statement_timeout);
 	mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_options(conn, MYSQL_OPT_READ_TIMEOUT, &rw);
 	mysql_options(conn, MYSQL_OPT_WRITE_TIMEOUT, &rw);
-	mysql_options(conn, MYSQL_INIT_COMMAND,
-	    "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"
-	    "NO_ENGINE_SUBSTITUTION'");
+	/* For db_ping_within's bounded ping; blocking calls work as ever. */
+	mysql_options(conn, MYSQL_OPT_NONBLOCK, 0);
+	mysql_options(conn, MYSQL_INIT_COMMAND, init);
 	if (mysql_real_connect(conn, conf->db_socket ? NULL : conf->db_host,
 	    conf->db_user, conf->db_password, conf->db_name,
 	    (unsigned int)conf->db_port, conf->db_socket,
@@ -165,6 +235,45 @@ db_ping(void)
 		return RES_DB_LOST;
 	return mysql_ping(conn) == 0 ? RES_OK : fail(mysql_errno(conn),
 	    mysql_error(conn));
+}
+
+/*
+ * Checks the server answers within ms milliseconds, whatever state it is
+ * in (a hung server holds a plain ping for the whole read timeout).
+ * RES_OK, RES_DB_LOST, or RES_DB_TIMEOUT (the connection is then closed).
+ */
+enum result
+db_ping_within(int ms)
+{
+	struct pollfd	 p;
+	long long	 deadline = now_ms() + ms, left;
+	int		 st, err = 0;
+
+	if (conn == NULL && db_connect() != RES_OK)
+		return RES_DB_LOST;
+	st = mysql_ping_start(&err, conn);
+	while (st != 0) {
+		p.fd = mysql_get_socket(conn);
+		p.events = ((st & MYSQL_WAIT_READ) ? POLLIN : 0) |
+		    ((st & MYSQL_WAIT_WRITE) ? POLLOUT : 0);
+		p.revents = 0;
+		if ((left = deadline - now_ms()) <= 0 ||
+		    poll(&p, 1, (int)left) <= 0) {
+			log_msg(LOG_WARNING, "database %s: no answer to a "
+			    "ping within %d ms", where, ms);
+			db_close();
+			return RES_DB_TIMEOUT;
+		}
+		st = mysql_ping_cont(&err, conn,
+		    ((p.revents & (POLLIN | POLLHUP | POLLERR)) ?
+		    MYSQL_WAIT_READ : 0) |
+		    ((p.revents & POLLOUT) ? MYSQL_WAIT_WRITE : 0));
+	}
+	if (err == 0)
+		return RES_OK;
+	db_close();
+	return db_connect() == RES_OK && mysql_ping(conn) == 0 ? RES_OK :
+	    RES_DB_LOST;
 }
 
 /* Starts a request: forgets whether the last one lost the server. */
@@ -300,8 +409,10 @@ db_exec(const char *sql, const struct db_arg *args, size_t nargs,
 		return fail(mysql_stmt_errno(st), mysql_stmt_error(st));
 	if (mysql_stmt_field_count(st) == 0)
 		unsafe = 1;
+	started = now_ms();
 	if (mysql_stmt_execute(st) != 0)
 		return fail(mysql_stmt_errno(st), mysql_stmt_error(st));
+	started = 0;
 	affected = mysql_stmt_affected_rows(st);
 	if (mysql_stmt_field_count(st) == 0)
 		return RES_OK;
@@ -401,8 +512,10 @@ db_commit(void)
 {
 	if (conn == NULL)
 		return RES_DB_LOST;
+	started = now_ms();
 	if (mysql_commit(conn) != 0)
 		return fail(mysql_errno(conn), mysql_error(conn));
+	started = 0;
 	return RES_OK;
 }
 

@@ -103,6 +103,7 @@ struct config {
 	int		 shutdown_timeout;
 	int		 request_timeout;
 	int		 header_timeout;	/* params and body, from accept */
+	int		 statement_timeout;	/* one SQL statement, server-side */
 	int		 max_keys;
 };
 
@@ -179,6 +180,7 @@ int	 db_init(const struct config *);
 void	 db_close(void);
 enum result db_connect(void);
 enum result db_ping(void);
+enum result db_ping_within(int);
 void	 db_request_start(void);
 int	 db_retry_safe(void);
 int	 db_lost(void);

@@ -1,17 +1,21 @@
 /*
- * GET /healthz: is the database there? 200, or 503 with Retry-After.
+ * GET /healthz: is the database there? 200, or 503 with Retry-After,
+ * within HEALTH_MS even while the database hangs.
  */
 #include <json-c/json.h>
 
 #include "extern.h"
+
+#define HEALTH_MS	1500
 
 /* Answers {"status":"ok"}, or 503 {"status":"unavailable","db":...}. */
 void
 handler_healthz(struct request *r)
 {
 	struct json_object	*o = json_object_new_object();
+	enum result		 rc;
 
-	if (db_ping() == RES_OK) {
+	if ((rc = db_ping_within(HEALTH_MS)) == RES_OK) {
 		json_object_object_add(o, "status",
 		    json_object_new_string("ok"));
 		resp_json(r, 200, o);
@@ -19,7 +23,8 @@ handler_healthz(struct request *r)
 	}
 	json_object_object_add(o, "status",
 	    json_object_new_string("unavailable"));
-	json_object_object_add(o, "db", json_object_new_string("unreachable"));
+	json_object_object_add(o, "db", json_object_new_string(
+	    rc == RES_DB_TIMEOUT ? "not answering" : "unreachable"));
 	resp_header(r, "Retry-After", "1");
 	resp_json(r, 503, o);
 }

@@ -391,13 +391,25 @@ worker_run(int fd, const struct config *c, struct watch *w, pid_t master)
 	while (!stopping) {
 		if (fr.ipcFd < 0 && (fr.ipcFd = take(listen_fd, w, c)) < 0)
 			break;
-		/* Keep the connection we just gave it open (libfcgi's
-		 * FCGX_Finish_r would close it before reading). */
+		/*
+		 * Keep the connection we just gave it open (libfcgi's
+		 * FCGX_Finish_r would close it before reading), and should
+		 * libfcgi give up on it (header_timeout), close it at once:
+		 * not its lingering close, which waits 2 s for the peer.
+		 */
 		fr.keepConnection = 1;
+		fr.detached = 1;
 		if (FCGX_Accept_r(&fr) < 0) {
 			w->since = 0;
 			continue;
 		}
+		/* Its parameters ended in a read error: no request at all. */
+		if (FCGX_GetError(fr.in) != 0) {
+			FCGX_Free(&fr, 1);
+			w->since = 0;
+			continue;
+		}
+		fr.detached = 0;
 		w->served++;
 		handle(&fr, c, w);
 		FCGX_Finish_r(&fr);

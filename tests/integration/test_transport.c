@@ -65,12 +65,12 @@ Test(transport, a_known_path_with_another_method_is_405_with_allow)
 	static const struct {
 		const char *method, *path, *allow;
 	} c[] = {
-		{ "DELETE", "/projects", "GET, POST" },
-		{ "POST", "/projects/prj_x", "GET, PUT, PATCH, DELETE" },
-		{ "PUT", "/projects/prj_x/api-keys", "GET, POST" },
+		{ "DELETE", "/projects", "GET, POST, HEAD" },
+		{ "POST", "/projects/prj_x", "GET, PUT, PATCH, DELETE, HEAD" },
+		{ "PUT", "/projects/prj_x/api-keys", "GET, POST, HEAD" },
 		{ "GET", "/api-keys/key_x", "DELETE" },
 		{ "GET", "/events", "POST" },
-		{ "POST", "/healthz", "GET" },
+		{ "POST", "/healthz", "GET, HEAD" },
 	};
 	size_t		 i;
 	struct hresp	*r;
@@ -154,7 +154,7 @@ Test(transport, cors_headers_go_only_to_listed_origins_on_preflights_answers_and
 	cr_assert_str_eq(t_header(r, "Access-Control-Allow-Origin", b,
 	    sizeof(b)), "https://app.example");
 	cr_assert_str_eq(t_header(r, "Access-Control-Allow-Methods", b,
-	    sizeof(b)), "GET, POST");
+	    sizeof(b)), "GET, POST, HEAD");
 	cr_assert_str_eq(t_header(r, "Access-Control-Allow-Headers", b,
 	    sizeof(b)), "Authorization, Content-Type, X-Api-Key");
 	cr_assert_str_eq(t_header(r, "Cache-Control", b, sizeof(b)),
