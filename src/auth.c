@@ -61,14 +61,21 @@ token_form(struct request *r)
 	return rc == 0 ? 0 : refuse(r, RES_UNAUTHORIZED);
 }
 
-/* Looks the token up on its own; sets r->org_id. 0, or -1 with the answer. */
+/*
+ * Looks the token up on its own; sets r->org_id and r->actor, who the
+ * changes of this request are made by. 0, or -1 with the answer.
+ */
 static int
 token_lookup(struct request *r)
 {
 	enum result	 rc;
 
-	if ((rc = store_orgs_auth(r->tok.hash, r->org_id)) != RES_OK)
+	if ((rc = store_orgs_auth(r->tok.hash, r->org_id, r->tok.tok)) !=
+	    RES_OK)
 		return refuse(r, rc);
+	r->actor.token = r->tok.tok;
+	r->actor.request_id = r->request_id;
+	r->actor.source_ip = r->remote_addr;
 	return 0;
 }
 

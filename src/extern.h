@@ -251,8 +251,18 @@ struct tokauth {
 #define TOKEN_COLS	"t.id, t.last_used_at IS NULL OR " \
 	"t.last_used_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE"
 
+/*
+ * Who makes a change, for its audit event: the management token of an API
+ * request and where it came from, or latchkeyctl (all NULL).
+ */
+struct actor {
+	const char	*token;		/* tok_ id, or NULL for latchkeyctl */
+	const char	*request_id;	/* X-Request-Id, or NULL */
+	const char	*source_ip;	/* REMOTE_ADDR, or NULL */
+};
+
 /* store-orgs.c */
-enum result store_orgs_auth(const unsigned char *, char *);
+enum result store_orgs_auth(const unsigned char *, char *, char *);
 void	 store_orgs_seen(struct tokauth *, struct db_col *);
 enum result store_orgs_done(struct tokauth *, enum result);
 enum result store_orgs_create(const char *, struct org *,
@@ -346,6 +356,7 @@ struct request {
 	const char	*authorization;
 	const char	*api_key;	/* X-Api-Key */
 	const char	*origin;
+	const char	*remote_addr;	/* REMOTE_ADDR: the client, or NULL */
 	long		 content_length; /* -1 when not given */
 	char		 request_id[65];
 	char		*body;
@@ -353,6 +364,7 @@ struct request {
 	char		 param[2][ID_LEN + 2]; /* path captures, "" if too long */
 	char		 org_id[ID_LEN + 1];	/* R_ORG: set by auth.c */
 	struct tokauth	 tok;		/* R_ORG, R_TOKEN: set by auth.c */
+	struct actor	 actor;		/* R_ORG: who changes, for the audit */
 	struct query	 q;		/* the route's query parameters */
 	struct fval	 f[F__MAX];	/* the route's body fields */
 	char		 project_id[ID_LEN + 1]; /* R_KEY: set by auth.c */

@@ -70,13 +70,14 @@ request_id(struct request *r, const char *given)
 /* The parameters a request is made of, found in one pass over envp. */
 enum param {
 	P_METHOD, P_CTYPE, P_AUTH, P_APIKEY, P_ORIGIN, P_RID, P_QUERY, P_URI,
-	P_SCRIPT, P_PATHINFO, P_LENGTH, P__MAX
+	P_SCRIPT, P_PATHINFO, P_LENGTH, P_ADDR, P__MAX
 };
 
 static const char *const param_names[P__MAX] = {
 	"REQUEST_METHOD", "CONTENT_TYPE", "HTTP_AUTHORIZATION",
 	"HTTP_X_API_KEY", "HTTP_ORIGIN", "HTTP_X_REQUEST_ID", "QUERY_STRING",
-	"REQUEST_URI", "SCRIPT_NAME", "PATH_INFO", "CONTENT_LENGTH"
+	"REQUEST_URI", "SCRIPT_NAME", "PATH_INFO", "CONTENT_LENGTH",
+	"REMOTE_ADDR"
 };
 
 /* Sets v[i] to the first value of param_names[i] in envp, or NULL. */
@@ -122,6 +123,7 @@ request_parse(struct request *r, char **envp, const struct config *c)
 	r->authorization = v[P_AUTH];
 	r->api_key = v[P_APIKEY];
 	r->origin = v[P_ORIGIN];
+	r->remote_addr = v[P_ADDR];
 	request_id(r, v[P_RID]);
 	r->query = v[P_QUERY] != NULL ? v[P_QUERY] : "";
 	r->content_length = -1;

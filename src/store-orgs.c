@@ -45,16 +45,16 @@ static const char *const stmts[STMT__MAX] = {
 
 /*
  * Finds the organization of the live token with SHA-256 hash; writes its id
- * to org. RES_OK, RES_UNAUTHORIZED, or a database result. Notes the token's
- * use at most once a minute.
+ * to org and the token's id to tok (each ID_LEN + 1 bytes). RES_OK,
+ * RES_UNAUTHORIZED, or a database result. Notes the token's use at most
+ * once a minute.
  */
 enum result
-store_orgs_auth(const unsigned char *hash, char *org)
+store_orgs_auth(const unsigned char *hash, char *org, char *tok)
 {
-	char		 tok[ID_LEN + 1];
 	struct db_arg	 a[] = { ARG_STR(hash, SECRET_HASH) };
 	struct db_col	 c[] = { { DB_STR, org, ID_LEN + 1, 0, 0, 0 },
-	    COL_STR(tok), COL_INT };
+	    { DB_STR, tok, ID_LEN + 1, 0, 0, 0 }, COL_INT };
 	struct db_arg	 t[] = { ARG_STR(tok, ID_LEN) };
 	enum result	 rc;
 	int		 row;

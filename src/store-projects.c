@@ -115,7 +115,7 @@ store_projects_list(struct tokauth *ta, const char *time, const char *id,
 	if (rc != RES_UNAUTHORIZED)
 		return rc == RES_NOT_FOUND ? RES_OK : rc;
 	/* The inner join gave no row: is it the token, or no projects? */
-	return store_orgs_auth(ta->hash, org);
+	return store_orgs_auth(ta->hash, org, ta->tok);
 }
 
 static void
