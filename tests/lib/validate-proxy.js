@@ -43,9 +43,15 @@ const log = fs.createWriteStream(logFile, { flags: 'a' });
 const stats = { responses: 0, checked: 0, violations: 0, outside: 0,
     unparsed: 0, connections: 0, checkMs: 0, byRoute: {} };
 let operations, notFound, refused;
+const byShape = new Map();	/* "segments first-segment" to operations */
 
 function note(obj) {
 	log.write(JSON.stringify(obj) + '\n');
+}
+
+/* Raw API keys and tokens never reach the log. */
+function redact(text) {
+	return text.replace(/(lko?_)[0-9A-Za-z]{20,}/g, '$1(redacted)');
 }
 
 /* A copy of operation op answering only the statuses in codes. */
@@ -64,7 +70,14 @@ function check(req, res) {
 		body: undefined,
 	};
 	let resource;
-	const routed = route({ resources: operations, input });
+	/*
+	 * Prism's router scores every operation of the document on each call;
+	 * only those with as many segments and the same first one can match.
+	 */
+	const segs = u.pathname.split('/');
+	const candidates = byShape.get(`${segs.length} ${segs[1]}`) || [];
+	const routed = candidates.length > 0 ?
+	    route({ resources: candidates, input }) : { left: { status: 404 } };
 	if (routed._tag === 'Right')
 		resource = routed.right;
 	else if (!API_PREFIX.test(u.pathname)) {
@@ -113,7 +126,7 @@ function check(req, res) {
 	    request: `${req.method} ${req.target}`,
 	    operation: resource.iid || `${resource.method} ${resource.path}`,
 	    status: res.status, headers: res.headers,
-	    body: res.body ? res.body.toString('utf8').slice(0, 500) : null,
+	    body: res.body ? redact(res.body.toString('utf8')).slice(0, 500) : null,
 	    problems });
 }
 
@@ -341,6 +354,11 @@ function summary() {
 
 async function main() {
 	operations = await prismHttp.getHttpOperationsFromSpec(path.resolve(spec));
+	for (const op of operations) {
+		const segs = op.path.split('/');
+		const k = `${segs.length} ${segs[1]}`;
+		byShape.set(k, (byShape.get(k) || []).concat(op));
+	}
 	const byId = id => {
 		const op = operations.find(o => o.iid === id);
 		if (!op)
