@@ -152,11 +152,27 @@ check_table(struct json_object *obj, const struct valid_field *f, size_t nf)
 				    "it requires");
 			continue;
 		}
-		if (f[i].type == VT_NAME_OR_NULL &&
+		if ((f[i].type == VT_NAME_OR_NULL ||
+		    f[i].type == VT_TIME_OR_NULL) &&
 		    json_object_is_type(v, json_type_null))
 			continue;
+		if (f[i].type == VT_CIDRS) {
+			if (!json_object_is_type(v, json_type_array) ||
+			    json_object_array_length(v) > CIDR_LIST_MAX)
+				fail("valid_object passed bad allowedCidrs");
+			continue;
+		}
+		if (f[i].type == VT_GRACE) {
+			if (!json_object_is_type(v, json_type_int) ||
+			    json_object_get_int64(v) < 0 ||
+			    json_object_get_int64(v) > GRACE_MAX)
+				fail("valid_object passed a bad grace period");
+			continue;
+		}
 		if ((s = member_str(obj, f[i].name, &len)) == NULL)
 			fail("valid_object passed a field that is no string");
+		if (f[i].type == VT_TIME_OR_NULL)
+			continue;
 		if (f[i].type == VT_ENVIRONMENT ?
 		    !ref_environment((const uint8_t *)s, len) :
 		    !ref_name((const uint8_t *)s, len))
@@ -201,6 +217,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_table(obj, project_create_fields, NELEM(project_create_fields));
 	check_table(obj, project_update_fields, NELEM(project_update_fields));
 	check_table(obj, key_create_fields, NELEM(key_create_fields));
+	check_table(obj, key_update_fields, NELEM(key_update_fields));
+	check_table(obj, key_roll_fields, NELEM(key_roll_fields));
 
 	/* What json-c writes of an accepted body is accepted again. */
 	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);

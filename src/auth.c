@@ -52,13 +52,15 @@ token_form(struct request *r)
 	char	 tok[SECRET_MAX + 1];
 	int	 rc;
 
+	if (r->authorization == NULL || r->authorization[0] == '\0')
+		return refuse(r, RES_CRED_MISSING);
 	if (auth_bearer(r->authorization, TOKEN_PREFIX, tok) == -1)
-		return refuse(r, RES_UNAUTHORIZED);
+		return refuse(r, RES_CRED_MALFORMED);
 	rc = secret_check(tok, strlen(tok), TOKEN_PREFIX);
 	if (rc == 0)
 		secret_hash(tok, strlen(tok), r->tok.hash);
 	explicit_bzero(tok, sizeof(tok));
-	return rc == 0 ? 0 : refuse(r, RES_UNAUTHORIZED);
+	return rc == 0 ? 0 : refuse(r, RES_CRED_MALFORMED);
 }
 
 /*
@@ -80,9 +82,23 @@ token_lookup(struct request *r)
 }
 
 /*
+ * Refuses an API key for reason res: the 401, and the reason in
+ * X-Latchkey-Reason too (nginx's auth_request keeps headers, not bodies).
+ */
+static int
+refuse_key(struct request *r, enum result res)
+{
+	resp_result(r, res);
+	if (r->resp.status == 401)
+		resp_header(r, "X-Latchkey-Reason", resp_cred_reason(res));
+	return -1;
+}
+
+/*
  * Authenticates an ingest request by "Authorization: Bearer lk_..." or,
- * failing that, "X-Api-Key: lk_..."; sets r->key_id, project_id and
- * environment. 0, or -1 with the answer set.
+ * failing that, "X-Api-Key: lk_..."; sets r->key. The key's state, expiry
+ * and address blocks are decided in its one lookup. 0, or -1 with the
+ * answer set.
  */
 static int
 key_lookup(struct request *r)
@@ -94,8 +110,12 @@ key_lookup(struct request *r)
 
 	/* A Bearer API key first; else X-Api-Key, whatever else is sent. */
 	if (auth_bearer(r->authorization, KEY_PREFIX, key) == -1) {
-		if (r->api_key == NULL || strlen(r->api_key) > SECRET_MAX)
-			return refuse(r, RES_UNAUTHORIZED);
+		if (r->api_key == NULL || r->api_key[0] == '\0')
+			return refuse_key(r, r->authorization == NULL ||
+			    r->authorization[0] == '\0' ? RES_CRED_MISSING :
+			    RES_CRED_MALFORMED);
+		if (strlen(r->api_key) > SECRET_MAX)
+			return refuse_key(r, RES_CRED_MALFORMED);
 		strlcpy(key, r->api_key, sizeof(key));
 	}
 	bad = secret_check(key, strlen(key), KEY_PREFIX);
@@ -103,10 +123,9 @@ key_lookup(struct request *r)
 		secret_hash(key, strlen(key), hash);
 	explicit_bzero(key, sizeof(key));
 	if (bad)
-		return refuse(r, RES_UNAUTHORIZED);
-	rc = store_keys_verify(hash, r->key_id, r->project_id, r->environment,
-	    &r->key_stale);
-	return rc == RES_OK ? 0 : refuse(r, rc);
+		return refuse_key(r, RES_CRED_MALFORMED);
+	rc = store_keys_verify(hash, r->remote_addr, &r->key);
+	return rc == RES_OK ? 0 : refuse_key(r, rc);
 }
 
 /*

@@ -34,11 +34,31 @@ int	 secret_id_valid(const char *, const char *);
 void	 secret_hash(const char *, size_t, unsigned char *);
 void	 secret_make(struct newsecret *, const char *, const char *);
 
+/* cidr.c */
+#define CIDR_LEN	44	/* a canonical block and NUL: 39 + "/128" + 1 */
+#define CIDR_LIST_MAX	32	/* blocks one key may hold */
+#define CIDR_LIST_LEN	(CIDR_LIST_MAX * CIDR_LEN) /* stored list and NUL */
+
+struct cidr {
+	int		 family;	/* AF_INET or AF_INET6 */
+	unsigned	 plen;		/* prefix length */
+	unsigned char	 addr[16];	/* network order, host bits clear */
+};
+
+int	 cidr_parse(const char *, size_t, struct cidr *, const char **);
+size_t	 cidr_format(const struct cidr *, char *);
+int	 cidr_list_from_json(struct json_object *, char *, char *, size_t);
+struct json_object *cidr_list_to_json(const char *);
+int	 cidr_allowed(const char *, const char *);
+
 /* valid.c */
 enum vtype {
 	VT_NAME,		/* string, 1-100 code points, no controls */
 	VT_NAME_OR_NULL,	/* the same, or null */
 	VT_ENVIRONMENT,		/* production, staging or development */
+	VT_TIME_OR_NULL,	/* RFC 3339, in the next 10 years; or null */
+	VT_CIDRS,		/* array of 0-32 address blocks */
+	VT_GRACE,		/* integer seconds, 0 to 30 days */
 };
 
 struct valid_field {
@@ -51,6 +71,9 @@ struct valid_field {
 enum field {
 	F_NAME,
 	F_ENVIRONMENT,
+	F_EXPIRES_AT,
+	F_ALLOWED_CIDRS,
+	F_GRACE_PERIOD,
 	F__MAX
 };
 
@@ -60,7 +83,11 @@ struct fval {
 	int		 null;		/* present as JSON null */
 	const char	*str;		/* a string's bytes (the body owns them) */
 	size_t		 len;
+	long long	 num;		/* VT_GRACE: its value */
+	struct json_object *json;	/* the member itself */
 };
+
+#define GRACE_MAX	2592000		/* 30 days */
 
 #define CURSOR_TIME	17	/* yyyymmddhhmmssmmm */
 #define CURSOR_LEN	(CURSOR_TIME + ID_LEN)
@@ -76,6 +103,7 @@ int	 valid_limit(const char *);
 int	 valid_bool(const char *);
 int	 valid_cursor(const char *, const char *, char *, char *);
 void	 valid_cursor_make(char *, const char *, const char *);
+int	 valid_time(const char *, size_t, long long, char *, char *);
 
 /* config.c */
 struct config {
@@ -134,7 +162,14 @@ enum result {
 	RES_LIMIT,		/* a configured limit is reached (max_keys) */
 	RES_IN_USE,		/* the row still has rows that need it */
 	RES_DUPLICATE,		/* a unique key was violated */
-	RES_UNAUTHORIZED,	/* the credential is not a live one */
+	RES_INACTIVE,		/* the key is revoked or expired */
+	RES_ROLLED,		/* the key was rolled already */
+	RES_UNAUTHORIZED,	/* no credential has that value (unknown) */
+	RES_CRED_MISSING,	/* no credential was sent */
+	RES_CRED_MALFORMED,	/* wrong shape or checksum */
+	RES_CRED_REVOKED,	/* the credential was revoked */
+	RES_CRED_EXPIRED,	/* the key's expiresAt has passed */
+	RES_CRED_ADDRESS,	/* the key is used from outside its blocks */
 	RES_DB_LOST,		/* the server is unreachable */
 	RES_DB_TIMEOUT,		/* the server stopped a statement for time */
 	RES_DB_ERROR,		/* a bug or a constraint we did not expect */
@@ -218,6 +253,29 @@ struct apikey {
 	char		 created[TIME_LEN + 1];
 	char		 last_used[TIME_LEN + 1];	/* "" when never */
 	char		 revoked[TIME_LEN + 1];		/* "" when active */
+	char		 expires[TIME_LEN + 1];		/* "" when never */
+	char		 cidrs[CIDR_LIST_LEN];		/* "" for any address */
+	char		 replaced_by[ID_LEN + 1];	/* "" when not rolled */
+	char		 last_blocked[TIME_LEN + 1];	/* "" when never */
+};
+
+/* What a key create, change or roll sets ("" or NULL: leave / none). */
+struct keyspec {
+	const char	*name;		/* NULL: none (create), unchanged */
+	size_t		 namelen;
+	int		 set_name;	/* update: name given (maybe null) */
+	const char	*expires;	/* SQL DATETIME(3), or NULL */
+	int		 set_expires;	/* update: expiresAt given */
+	const char	*cidrs;		/* canonical list, or NULL */
+	long long	 grace;		/* roll: seconds */
+};
+
+/* What /verify learns of a key in its one lookup. */
+struct keyauth {
+	char		 id[ID_LEN + 1];
+	char		 project[ID_LEN + 1];
+	char		 environment[16];
+	int		 stale;		/* last use over a minute old */
 };
 
 /* A secret being made: raw value (shown once), its id, prefix and hash. */
@@ -291,11 +349,16 @@ enum result store_projects_delete(const char *, const char *);
 /* store-keys.c */
 enum result store_keys_list(struct tokauth *, const char *, int,
 	    void (*)(void *, const struct apikey *), void *);
-enum result store_keys_create(const char *, const char *, const char *,
-	    size_t, int, struct newsecret *, struct apikey *);
+enum result store_keys_get(struct tokauth *, const char *, struct apikey *);
+enum result store_keys_create(const char *, const char *,
+	    const struct keyspec *, int, struct newsecret *, struct apikey *);
+enum result store_keys_update(const char *, const char *,
+	    const struct keyspec *, struct apikey *);
+enum result store_keys_roll(const char *, const char *,
+	    const struct keyspec *, int, struct newsecret *, struct apikey *);
 enum result store_keys_revoke(const char *, const char *);
-enum result store_keys_verify(const unsigned char *, char *, char *,
-	    char *, int *);
+enum result store_keys_verify(const unsigned char *, const char *,
+	    struct keyauth *);
 void	 store_keys_touch(const char *);
 
 /* store-events.c */
@@ -367,10 +430,7 @@ struct request {
 	struct actor	 actor;		/* R_ORG: who changes, for the audit */
 	struct query	 q;		/* the route's query parameters */
 	struct fval	 f[F__MAX];	/* the route's body fields */
-	char		 project_id[ID_LEN + 1]; /* R_KEY: set by auth.c */
-	char		 key_id[ID_LEN + 1];
-	char		 environment[16];
-	int		 key_stale;	/* key's last use is over a minute old */
+	struct keyauth	 key;		/* R_KEY: set by auth.c */
 	const struct config *conf;
 	struct json_object *json;	/* the parsed body */
 	struct response	 resp;
@@ -391,6 +451,7 @@ void	 resp_empty(struct request *, int);
 void	 resp_error(struct request *, int, const char *, const char *,
 	    const char *);
 void	 resp_result(struct request *, enum result);
+const char *resp_cred_reason(enum result);
 void	 resp_invalid(struct request *, const char *, const char *);
 void	 resp_not_found(struct request *);
 void	 resp_location(struct request *, const char *, const char *);
@@ -449,9 +510,14 @@ void	 handler_projects_update(struct request *);
 void	 handler_projects_delete(struct request *);
 
 /* handler-keys.c */
-extern const struct valid_field key_create_fields[1];
+extern const struct valid_field key_create_fields[3];
+extern const struct valid_field key_update_fields[3];
+extern const struct valid_field key_roll_fields[2];
 void	 handler_keys_list(struct request *);
 void	 handler_keys_create(struct request *);
+void	 handler_keys_get(struct request *);
+void	 handler_keys_update(struct request *);
+void	 handler_keys_roll(struct request *);
 void	 handler_keys_delete(struct request *);
 
 /* handler-ingest.c */
@@ -477,23 +543,6 @@ long long worker_now_ms(void);
 
 /* master.c */
 int	 master_run(int, struct config *, const char *);
-
-/* cidr.c */
-#define CIDR_LEN	44	/* a canonical block and NUL: 39 + "/128" + 1 */
-#define CIDR_LIST_MAX	32	/* blocks one key may hold */
-#define CIDR_LIST_LEN	(CIDR_LIST_MAX * CIDR_LEN) /* stored list and NUL */
-
-struct cidr {
-	int		 family;	/* AF_INET or AF_INET6 */
-	unsigned	 plen;		/* prefix length */
-	unsigned char	 addr[16];	/* network order, host bits clear */
-};
-
-int	 cidr_parse(const char *, size_t, struct cidr *, const char **);
-size_t	 cidr_format(const struct cidr *, char *);
-int	 cidr_list_from_json(struct json_object *, char *, char *, size_t);
-struct json_object *cidr_list_to_json(const char *);
-int	 cidr_allowed(const char *, const char *);
 
 /* jcs.c */
 int	 jcs_write(struct json_object *,

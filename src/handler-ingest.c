@@ -12,12 +12,12 @@
 void
 handler_verify(struct request *r)
 {
-	resp_header(r, "X-Latchkey-Project-Id", r->project_id);
-	resp_header(r, "X-Latchkey-Environment", r->environment);
-	resp_header(r, "X-Latchkey-Key-Id", r->key_id);
+	resp_header(r, "X-Latchkey-Project-Id", r->key.project);
+	resp_header(r, "X-Latchkey-Environment", r->key.environment);
+	resp_header(r, "X-Latchkey-Key-Id", r->key.id);
 	resp_empty(r, 204);
-	if (r->key_stale)
-		store_keys_touch(r->key_id);
+	if (r->key.stale)
+		store_keys_touch(r->key.id);
 }
 
 /* POST /events: one event object or an array of up to 1000, all or none. */
@@ -55,7 +55,7 @@ handler_events(struct request *r)
 		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
 		    &len[i]);
 	}
-	if ((rc = store_events_insert(r->project_id, r->key_id, ev, len,
+	if ((rc = store_events_insert(r->key.project, r->key.id, ev, len,
 	    n)) != RES_OK) {
 		resp_result(r, rc);
 		return;
@@ -63,6 +63,6 @@ handler_events(struct request *r)
 	o = json_object_new_object();
 	json_object_object_add(o, "accepted", json_object_new_int64((int64_t)n));
 	resp_json(r, 202, o);
-	if (r->key_stale)
-		store_keys_touch(r->key_id);
+	if (r->key.stale)
+		store_keys_touch(r->key.id);
 }

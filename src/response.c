@@ -85,6 +85,29 @@ resp_error(struct request *r, int status, const char *code, const char *msg,
 }
 
 /*
+ * Why a credential was refused, as the 401's message and /verify's
+ * X-Latchkey-Reason say it.
+ */
+const char *
+resp_cred_reason(enum result res)
+{
+	switch (res) {
+	case RES_CRED_MISSING:
+		return "missing credentials";
+	case RES_CRED_MALFORMED:
+		return "malformed credentials";
+	case RES_CRED_REVOKED:
+		return "revoked credentials";
+	case RES_CRED_EXPIRED:
+		return "expired credentials";
+	case RES_CRED_ADDRESS:
+		return "address not allowed";
+	default:
+		return "unknown credentials";
+	}
+}
+
+/*
  * Answers for a store result other than RES_OK: the one table from what
  * happened to the status, code and message the contract gives it.
  */
@@ -96,12 +119,24 @@ resp_result(struct request *r, enum result res)
 		resp_not_found(r);
 		break;
 	case RES_UNAUTHORIZED:
-		resp_error(r, 401, "unauthorized",
-		    "missing or invalid credentials", NULL);
+	case RES_CRED_MISSING:
+	case RES_CRED_MALFORMED:
+	case RES_CRED_REVOKED:
+	case RES_CRED_EXPIRED:
+	case RES_CRED_ADDRESS:
+		resp_error(r, 401, "unauthorized", resp_cred_reason(res), NULL);
 		break;
 	case RES_LIMIT:
 		resp_error(r, 409, "key_limit", "the project has the most "
 		    "active keys allowed; revoke one first", NULL);
+		break;
+	case RES_INACTIVE:
+		resp_error(r, 409, "key_inactive", "the key is revoked or "
+		    "expired", NULL);
+		break;
+	case RES_ROLLED:
+		resp_error(r, 409, "already_rolled", "the key was rolled "
+		    "already; roll the key that replaced it", NULL);
 		break;
 	case RES_DB_LOST:
 		resp_error(r, 503, "unavailable", "database unavailable", NULL);
@@ -134,7 +169,8 @@ resp_reset(struct request *r)
 	resp_clear(r);
 	r->resp.status = 0;
 	r->resp.hlen = 0;
-	r->org_id[0] = r->project_id[0] = r->key_id[0] = '\0';
+	r->org_id[0] = '\0';
+	memset(&r->key, 0, sizeof(r->key));
 }
 
 /* The serialized body and its length; NULL when there is none. */

@@ -1,7 +1,9 @@
 /*
- * The SQL of API keys: listing and creating them under a project of the
- * organization, revoking them, and the one indexed lookup behind /verify.
- * Nothing here is cached: a revocation is seen by the very next lookup.
+ * The SQL of API keys: listing, reading, creating, changing, rolling and
+ * revoking them under a project of the organization, and the one indexed
+ * lookup behind /verify, which decides revocation, expiry (by the
+ * database's clock) and address blocks in one round trip. Nothing here is
+ * cached: a change is seen by the very next lookup in every worker.
  */
 #include <string.h>
 
@@ -9,14 +11,29 @@
 
 enum stmt {
 	STMT_LIST,
+	STMT_GET,
+	STMT_GET_LOCKED,
 	STMT_LOCK_PROJECT,
 	STMT_COUNT_ACTIVE,
 	STMT_INSERT,
+	STMT_UPDATE,
+	STMT_ROLL_OLD,
 	STMT_REVOKE,
 	STMT_VERIFY,
 	STMT_TOUCH,
+	STMT_BLOCKED,
 	STMT__MAX
 };
+
+/* A key's columns after its id and project (see key_cols). */
+#define KREST "k.name, k.prefix, k.created_at, k.last_used_at, " \
+	"k.revoked_at, k.expires_at, k.allowed_cidrs, k.replaced_by, " \
+	"k.last_blocked_at"
+#define KCOLS_N		11
+#define ACTIVE "(k.revoked_at IS NULL AND (k.expires_at IS NULL OR " \
+	"k.expires_at > UTC_TIMESTAMP(3)))"
+#define STALE(c) "(" c " IS NULL OR " c " < UTC_TIMESTAMP(3) - " \
+	"INTERVAL 1 MINUTE)"
 
 static const char *const stmts[STMT__MAX] = {
 	/*
@@ -24,56 +41,89 @@ static const char *const stmts[STMT__MAX] = {
 	 * columns, no such project of the organization; NULL key columns,
 	 * the project has no keys.
 	 */
-	[STMT_LIST] = "SELECT k.id, p.id, k.name, k.prefix, k.created_at, "
-	    "k.last_used_at, k.revoked_at, " TOKEN_COLS " FROM org_tokens t "
+	[STMT_LIST] = "SELECT k.id, p.id, " KREST ", " TOKEN_COLS
+	    " FROM org_tokens t "
 	    "LEFT JOIN projects p ON p.org_id = t.org_id AND p.id = ? "
 	    "LEFT JOIN api_keys k ON k.project_id = p.id AND "
-	    "(k.revoked_at IS NULL OR ?) "
+	    "(" ACTIVE " OR ?) "
 	    "WHERE t.hash = ? AND t.revoked_at IS NULL "
 	    "ORDER BY k.created_at DESC, k.id DESC",
+	[STMT_GET] = "SELECT k.id, k.project_id, " KREST ", " TOKEN_COLS
+	    " FROM org_tokens t "
+	    "LEFT JOIN (api_keys k JOIN projects p ON p.id = k.project_id) "
+	    "ON p.org_id = t.org_id AND k.id = ? "
+	    "WHERE t.hash = ? AND t.revoked_at IS NULL",
+	/* Locks the key and its project row (key_limit) together. */
+	[STMT_GET_LOCKED] = "SELECT k.id, k.project_id, " KREST ", " ACTIVE
+	    " FROM api_keys k JOIN projects p ON p.id = k.project_id "
+	    "WHERE k.id = ? AND p.org_id = ? FOR UPDATE",
 	[STMT_LOCK_PROJECT] = "SELECT id FROM projects WHERE id = ? AND "
 	    "org_id = ? FOR UPDATE",
-	[STMT_COUNT_ACTIVE] = "SELECT COUNT(*) FROM api_keys WHERE "
-	    "project_id = ? AND revoked_at IS NULL",
+	[STMT_COUNT_ACTIVE] = "SELECT COUNT(*) FROM api_keys k WHERE "
+	    "k.project_id = ? AND " ACTIVE,
 	[STMT_INSERT] = "INSERT INTO api_keys (id, project_id, name, prefix, "
-	    "hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+	    "hash, created_at, expires_at, allowed_cidrs) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	[STMT_UPDATE] = "UPDATE api_keys SET name = IF(?, ?, name), "
+	    "expires_at = IF(?, ?, expires_at), "
+	    "allowed_cidrs = COALESCE(?, allowed_cidrs) WHERE id = ?",
+	/* The grace ends by the database's clock, or sooner if it did. */
+	[STMT_ROLL_OLD] = "UPDATE api_keys SET expires_at = CASE WHEN "
+	    "expires_at IS NOT NULL AND expires_at < UTC_TIMESTAMP(3) + "
+	    "INTERVAL ? SECOND THEN expires_at ELSE UTC_TIMESTAMP(3) + "
+	    "INTERVAL ? SECOND END, replaced_by = ? WHERE id = ?",
 	[STMT_REVOKE] = "UPDATE api_keys k JOIN projects p ON "
 	    "p.id = k.project_id SET k.revoked_at = UTC_TIMESTAMP(3) "
 	    "WHERE k.id = ? AND p.org_id = ? AND k.revoked_at IS NULL",
 	[STMT_VERIFY] = "SELECT k.id, k.project_id, p.environment, "
-	    "k.last_used_at IS NULL OR "
-	    "k.last_used_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE "
-	    "FROM api_keys k JOIN projects p ON p.id = k.project_id "
-	    "WHERE k.hash = ? AND k.revoked_at IS NULL",
+	    "k.revoked_at IS NOT NULL, k.expires_at IS NOT NULL AND "
+	    "k.expires_at <= UTC_TIMESTAMP(3), k.allowed_cidrs, "
+	    STALE("k.last_used_at") ", " STALE("k.last_blocked_at")
+	    " FROM api_keys k JOIN projects p ON p.id = k.project_id "
+	    "WHERE k.hash = ?",
 	[STMT_TOUCH] = "UPDATE api_keys SET last_used_at = UTC_TIMESTAMP(3) "
-	    "WHERE id = ? AND (last_used_at IS NULL OR "
-	    "last_used_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE)",
+	    "WHERE id = ? AND " STALE("last_used_at"),
+	[STMT_BLOCKED] = "UPDATE api_keys SET last_blocked_at = "
+	    "UTC_TIMESTAMP(3) WHERE id = ? AND " STALE("last_blocked_at"),
 };
+
+/* Binds the KCOLS_N columns of a key row (id, project, KREST) to k. */
+static void
+key_cols(struct apikey *k, struct db_col *c)
+{
+	struct db_col	 t[KCOLS_N] = { COL_STR(k->id), COL_STR(k->owner),
+	    COL_STR(k->name), COL_STR(k->prefix), COL_TIME(k->created),
+	    COL_TIME(k->last_used), COL_TIME(k->revoked),
+	    COL_TIME(k->expires), COL_STR(k->cidrs), COL_STR(k->replaced_by),
+	    COL_TIME(k->last_blocked) };
+
+	memcpy(c, t, sizeof(t));
+}
 
 /*
  * Calls cb for each key of project prj of the organization of token ta,
- * newest first, revoked ones only when revoked is set. RES_OK (also for a
- * project with no keys), RES_NOT_FOUND when the project is not the
- * organization's, RES_UNAUTHORIZED, or a database result.
+ * newest first, inactive ones (revoked or expired) only when inactive is
+ * set. RES_OK (also for a project with no keys), RES_NOT_FOUND when the
+ * project is not the organization's, a refused token, or a db result.
  */
 enum result
-store_keys_list(struct tokauth *ta, const char *prj, int revoked,
+store_keys_list(struct tokauth *ta, const char *prj, int inactive,
     void (*cb)(void *, const struct apikey *), void *arg)
 {
 	struct apikey	 k;
 	char		 tok[ID_LEN + 1];
-	struct db_arg	 a[] = { ARG_CSTR(prj), ARG_INT(revoked != 0),
+	struct db_arg	 a[] = { ARG_CSTR(prj), ARG_INT(inactive != 0),
 	    ARG_STR(ta->hash, SECRET_HASH) };
-	struct db_col	 c[] = { COL_STR(k.id), COL_STR(k.owner),
-	    COL_STR(k.name), COL_STR(k.prefix), COL_TIME(k.created),
-	    COL_TIME(k.last_used), COL_TIME(k.revoked), COL_STR(tok), COL_INT };
+	struct db_col	 c[KCOLS_N + 2] = { COL_STR(tok), COL_INT };
 	enum result	 rc;
 	int		 row, project = 0;
 
+	memcpy(&c[KCOLS_N], &c[0], 2 * sizeof(c[0]));
+	key_cols(&k, c);
 	if ((rc = db_exec(stmts[STMT_LIST], a, NARG(a), c, NARG(c))) != RES_OK)
 		return rc;
 	while ((row = db_fetch()) == 1) {
-		store_orgs_seen(ta, &c[7]);
+		store_orgs_seen(ta, &c[KCOLS_N]);
 		if (c[1].null)
 			continue;
 		project = 1;
@@ -90,73 +140,262 @@ store_keys_list(struct tokauth *ta, const char *prj, int revoked,
 }
 
 /*
- * Creates a key named name (NULL: none) for project prj of org, unless it
- * has max active keys already. Fills ns and k. RES_OK, RES_NOT_FOUND,
- * RES_LIMIT, RES_DB_ERROR for a name too long to store, or a database
- * result. The project row is locked, so concurrent creates cannot pass the
- * limit together.
+ * Fills k with key id, active or not, of the organization of token ta.
+ * RES_OK, RES_NOT_FOUND, a refused token, or a database result.
  */
 enum result
-store_keys_create(const char *org, const char *prj, const char *name,
-    size_t namelen, int max, struct newsecret *ns, struct apikey *k)
+store_keys_get(struct tokauth *ta, const char *id, struct apikey *k)
 {
-	char		 now[TIME_LEN + 1], id[ID_LEN + 1];
-	struct db_arg	 l[] = { ARG_CSTR(prj), ARG_CSTR(org) };
-	struct db_arg	 n[] = { ARG_CSTR(prj) };
-	struct db_col	 lc[] = { COL_STR(id) };
-	struct db_col	 nc[] = { COL_INT };
+	char		 tok[ID_LEN + 1];
+	struct db_arg	 a[] = { ARG_CSTR(id), ARG_STR(ta->hash, SECRET_HASH) };
+	struct db_col	 c[KCOLS_N + 2] = { COL_STR(tok), COL_INT };
+	enum result	 rc;
+	int		 row, found = 0;
+
+	memcpy(&c[KCOLS_N], &c[0], 2 * sizeof(c[0]));
+	key_cols(k, c);
+	if ((rc = db_exec(stmts[STMT_GET], a, NARG(a), c, NARG(c))) != RES_OK)
+		return rc;
+	while ((row = db_fetch()) == 1) {
+		store_orgs_seen(ta, &c[KCOLS_N]);
+		if (!c[0].null) {
+			found = 1;
+			k->has_name = !c[2].null;
+		}
+	}
+	if (row < 0)
+		rc = RES_DB_ERROR;
+	else
+		rc = found ? RES_OK : RES_NOT_FOUND;
+	return store_orgs_done(ta, rc);
+}
+
+/*
+ * Reads key id of org into k, locking it and its project row, inside the
+ * caller's transaction; sets *active. RES_OK, RES_NOT_FOUND, a db result.
+ */
+static enum result
+get_locked(const char *org, const char *id, struct apikey *k, int *active)
+{
+	struct db_arg	 a[] = { ARG_CSTR(id), ARG_CSTR(org) };
+	struct db_col	 c[KCOLS_N + 1] = { COL_INT };
 	enum result	 rc;
 	int		 row;
 
-	memset(k, 0, sizeof(*k));
-	if (namelen > NAME_MAX_BYTES ||
-	    strlcpy(k->owner, prj, sizeof(k->owner)) >= sizeof(k->owner))
+	memcpy(&c[KCOLS_N], &c[0], sizeof(c[0]));
+	key_cols(k, c);
+	if ((rc = db_exec(stmts[STMT_GET_LOCKED], a, NARG(a), c, NARG(c))) !=
+	    RES_OK)
+		return rc;
+	if ((row = db_fetch()) != 1)
+		return row == 0 ? RES_NOT_FOUND : RES_DB_ERROR;
+	while (db_fetch() == 1)
+		continue;
+	k->has_name = !c[2].null;
+	*active = c[KCOLS_N].num != 0;
+	return RES_OK;
+}
+
+/* The active keys of project prj, in the caller's transaction. */
+static enum result
+count_active(const char *prj, long long *n)
+{
+	struct db_arg	 a[] = { ARG_CSTR(prj) };
+	struct db_col	 c[] = { COL_INT };
+	enum result	 rc;
+
+	if ((rc = db_exec(stmts[STMT_COUNT_ACTIVE], a, NARG(a), c, NARG(c))) !=
+	    RES_OK)
+		return rc;
+	if (db_fetch() != 1)
 		return RES_DB_ERROR;
-	secret_make(ns, "key_", KEY_PREFIX);
-	db_now(now, k->created);
-	strlcpy(k->id, ns->id, sizeof(k->id));
-	strlcpy(k->prefix, ns->prefix, sizeof(k->prefix));
-	if ((k->has_name = name != NULL)) {
-		memcpy(k->name, name, namelen);
-		k->name[namelen] = '\0';
-	}
+	*n = c[0].num;
+	return RES_OK;
+}
+
+/* Inserts a new key ns for project prj with spec's name, expiry, blocks. */
+static enum result
+insert(const char *prj, const struct keyspec *spec, struct newsecret *ns)
+{
+	char		 now[TIME_LEN + 1], api[TIME_LEN + 1];
+
+	db_now(now, api);
 
 	struct db_arg	 a[] = { ARG_CSTR(ns->id), ARG_CSTR(prj),
-	    ARG_STR(name, namelen), ARG_CSTR(ns->prefix),
-	    ARG_STR(ns->hash, SECRET_HASH), ARG_CSTR(now) };
+	    ARG_NULL, ARG_CSTR(ns->prefix), ARG_STR(ns->hash, SECRET_HASH),
+	    ARG_CSTR(now), ARG_NULL, ARG_CSTR(spec->cidrs ? spec->cidrs : "") };
 
-	if (name == NULL)
-		a[2].type = DB_NULL;
-	if ((rc = db_begin()) != RES_OK)
-		return rc;
-	if ((rc = db_exec(stmts[STMT_LOCK_PROJECT], l, NARG(l), lc,
-	    NARG(lc))) != RES_OK)
-		goto fail;
-	if ((row = db_fetch()) != 1) {
-		rc = row == 0 ? RES_NOT_FOUND : RES_DB_ERROR;
-		goto fail;
+	if (spec->name != NULL) {
+		a[2].type = DB_STR;
+		a[2].ptr = spec->name;
+		a[2].len = spec->namelen;
 	}
-	if ((rc = db_exec(stmts[STMT_COUNT_ACTIVE], n, NARG(n), nc,
-	    NARG(nc))) != RES_OK)
-		goto fail;
-	if (db_fetch() != 1) {
-		rc = RES_DB_ERROR;
-		goto fail;
+	if (spec->expires != NULL) {
+		a[6].type = DB_STR;
+		a[6].ptr = spec->expires;
+		a[6].len = strlen(spec->expires);
 	}
-	if (nc[0].num >= max) {
-		rc = RES_LIMIT;
-		goto fail;
-	}
-	if ((rc = db_exec(stmts[STMT_INSERT], a, NARG(a), NULL, 0)) !=
-	    RES_OK || (rc = db_commit()) != RES_OK)
-		goto fail;
-	return RES_OK;
-fail:
+	return db_exec(stmts[STMT_INSERT], a, NARG(a), NULL, 0);
+}
+
+/* Checks the lengths a spec's fields are stored in. */
+static int
+spec_fits(const struct keyspec *spec)
+{
+	return (spec->name == NULL || spec->namelen <= NAME_MAX_BYTES) &&
+	    (spec->expires == NULL || strlen(spec->expires) <= TIME_LEN) &&
+	    (spec->cidrs == NULL || strlen(spec->cidrs) < CIDR_LIST_LEN);
+}
+
+/* Rolls back the open transaction and returns rc. */
+static enum result
+undo(enum result rc)
+{
 	db_rollback();
 	return rc;
 }
 
-/* Revokes key id of org. RES_OK, RES_NOT_FOUND (no live key of org). */
+/*
+ * Creates a key for project prj of org with spec's name, expiry and
+ * blocks, unless the project has max active keys already. Fills ns and k.
+ * RES_OK, RES_NOT_FOUND, RES_LIMIT, RES_DB_ERROR for a value too long to
+ * store, or a database result. The project row is locked, so concurrent
+ * creates cannot pass the limit together.
+ */
+enum result
+store_keys_create(const char *org, const char *prj,
+    const struct keyspec *spec, int max, struct newsecret *ns,
+    struct apikey *k)
+{
+	char		 id[ID_LEN + 1];
+	struct db_arg	 l[] = { ARG_CSTR(prj), ARG_CSTR(org) };
+	struct db_col	 lc[] = { COL_STR(id) };
+	long long	 n;
+	enum result	 rc;
+	int		 row, active;
+
+	if (!spec_fits(spec))
+		return RES_DB_ERROR;
+	secret_make(ns, "key_", KEY_PREFIX);
+	if ((rc = db_begin()) != RES_OK)
+		return rc;
+	if ((rc = db_exec(stmts[STMT_LOCK_PROJECT], l, NARG(l), lc,
+	    NARG(lc))) != RES_OK)
+		return undo(rc);
+	if ((row = db_fetch()) != 1)
+		return undo(row == 0 ? RES_NOT_FOUND : RES_DB_ERROR);
+	if ((rc = count_active(prj, &n)) != RES_OK)
+		return undo(rc);
+	if (n >= max)
+		return undo(RES_LIMIT);
+	if ((rc = insert(prj, spec, ns)) != RES_OK ||
+	    (rc = get_locked(org, ns->id, k, &active)) != RES_OK ||
+	    (rc = db_commit()) != RES_OK)
+		return undo(rc);
+	return RES_OK;
+}
+
+/*
+ * Changes the name, expiry and/or blocks of active key id of org as spec
+ * says; fills k with the result. RES_OK, RES_NOT_FOUND, RES_INACTIVE,
+ * RES_DB_ERROR for a value too long to store, or a database result.
+ */
+enum result
+store_keys_update(const char *org, const char *id,
+    const struct keyspec *spec, struct apikey *k)
+{
+	enum result	 rc;
+	int		 active;
+	struct db_arg	 a[] = { ARG_INT(spec->set_name), ARG_NULL,
+	    ARG_INT(spec->set_expires), ARG_NULL, ARG_NULL, ARG_CSTR(id) };
+
+	if (!spec_fits(spec))
+		return RES_DB_ERROR;
+	if (spec->name != NULL) {
+		a[1].type = DB_STR;
+		a[1].ptr = spec->name;
+		a[1].len = spec->namelen;
+	}
+	if (spec->expires != NULL) {
+		a[3].type = DB_STR;
+		a[3].ptr = spec->expires;
+		a[3].len = strlen(spec->expires);
+	}
+	if (spec->cidrs != NULL) {
+		a[4].type = DB_STR;
+		a[4].ptr = spec->cidrs;
+		a[4].len = strlen(spec->cidrs);
+	}
+	if ((rc = db_begin()) != RES_OK)
+		return rc;
+	if ((rc = get_locked(org, id, k, &active)) != RES_OK)
+		return undo(rc);
+	if (!active)
+		return undo(RES_INACTIVE);
+	if ((rc = db_exec(stmts[STMT_UPDATE], a, NARG(a), NULL, 0)) !=
+	    RES_OK || (rc = get_locked(org, id, k, &active)) != RES_OK ||
+	    (rc = db_commit()) != RES_OK)
+		return undo(rc);
+	return RES_OK;
+}
+
+/*
+ * Rolls active key id of org: a new key with its name and blocks and
+ * spec's expiry, and the old one ending spec->grace seconds from now (or
+ * sooner, if it already did) with replacedBy set, in one transaction.
+ * Fills ns and k with the new key. RES_OK, RES_NOT_FOUND, RES_ROLLED,
+ * RES_INACTIVE, RES_LIMIT (the project would hold more than max active
+ * keys), or a database result.
+ */
+enum result
+store_keys_roll(const char *org, const char *id, const struct keyspec *spec,
+    int max, struct newsecret *ns, struct apikey *k)
+{
+	struct keyspec	 next;
+	struct apikey	 old;
+	long long	 n;
+	enum result	 rc;
+	int		 active;
+
+	if (!spec_fits(spec))
+		return RES_DB_ERROR;
+	secret_make(ns, "key_", KEY_PREFIX);
+	if ((rc = db_begin()) != RES_OK)
+		return rc;
+	if ((rc = get_locked(org, id, &old, &active)) != RES_OK)
+		return undo(rc);
+	if (old.replaced_by[0] != '\0')
+		return undo(RES_ROLLED);
+	if (!active)
+		return undo(RES_INACTIVE);
+	if ((rc = count_active(old.owner, &n)) != RES_OK)
+		return undo(rc);
+	/* With no grace the old key stops now: it frees its place. */
+	if (n + 1 - (spec->grace == 0) > max)
+		return undo(RES_LIMIT);
+	memset(&next, 0, sizeof(next));
+	if (old.has_name) {
+		next.name = old.name;
+		next.namelen = strlen(old.name);
+	}
+	next.expires = spec->expires;
+	next.cidrs = old.cidrs;
+
+	struct db_arg	 o[] = { ARG_INT(spec->grace), ARG_INT(spec->grace),
+	    ARG_CSTR(ns->id), ARG_CSTR(id) };
+
+	if ((rc = insert(old.owner, &next, ns)) != RES_OK ||
+	    (rc = db_exec(stmts[STMT_ROLL_OLD], o, NARG(o), NULL, 0)) !=
+	    RES_OK || (rc = get_locked(org, ns->id, k, &active)) != RES_OK ||
+	    (rc = db_commit()) != RES_OK)
+		return undo(rc);
+	return RES_OK;
+}
+
+/*
+ * Revokes key id of org, active or expired. RES_OK, RES_NOT_FOUND (no key
+ * of org, or revoked already), or a database result.
+ */
 enum result
 store_keys_revoke(const char *org, const char *id)
 {
@@ -169,18 +408,23 @@ store_keys_revoke(const char *org, const char *id)
 }
 
 /*
- * Looks up the live key with SHA-256 hash: writes its id, project and the
- * project's environment (16 bytes), and sets *stale when its last use was
- * recorded over a minute ago. RES_OK, RES_UNAUTHORIZED, a database result.
+ * Looks up the key with SHA-256 hash for a request from address addr
+ * (REMOTE_ADDR, may be NULL) and fills ka. RES_OK for an active key used
+ * from within its blocks; else why not: RES_UNAUTHORIZED (unknown),
+ * RES_CRED_REVOKED, RES_CRED_EXPIRED, RES_CRED_ADDRESS, or a database
+ * result. A refused key's use is recorded (lastBlockedAt) at most once a
+ * minute: the leak signal of a revoked key still in use.
  */
 enum result
-store_keys_verify(const unsigned char *hash, char *id, char *prj, char *env,
-    int *stale)
+store_keys_verify(const unsigned char *hash, const char *addr,
+    struct keyauth *ka)
 {
+	char		 cidrs[CIDR_LIST_LEN];
 	struct db_arg	 a[] = { ARG_STR(hash, SECRET_HASH) };
-	struct db_col	 c[] = { { DB_STR, id, ID_LEN + 1, 0, 0, 0 },
-	    { DB_STR, prj, ID_LEN + 1, 0, 0, 0 }, { DB_STR, env, 16, 0, 0, 0 },
-	    COL_INT };
+	struct db_col	 c[] = { COL_STR(ka->id), COL_STR(ka->project),
+	    COL_STR(ka->environment), COL_INT, COL_INT, COL_STR(cidrs),
+	    COL_INT, COL_INT };
+	struct db_arg	 b[] = { ARG_CSTR(ka->id) };
 	enum result	 rc;
 	int		 row;
 
@@ -189,8 +433,19 @@ store_keys_verify(const unsigned char *hash, char *id, char *prj, char *env,
 		return rc;
 	if ((row = db_fetch()) != 1)
 		return row == 0 ? RES_UNAUTHORIZED : RES_DB_ERROR;
-	*stale = c[3].num != 0;
-	return RES_OK;
+	ka->stale = c[6].num != 0;
+	if (c[3].num)
+		rc = RES_CRED_REVOKED;
+	else if (c[4].num)
+		rc = RES_CRED_EXPIRED;
+	else if (!cidr_allowed(cidrs, addr != NULL ? addr : ""))
+		rc = RES_CRED_ADDRESS;
+	else
+		return RES_OK;
+	b[0].len = strlen(ka->id);
+	if (c[7].num)
+		(void)db_exec(stmts[STMT_BLOCKED], b, NARG(b), NULL, 0);
+	return rc;
 }
 
 /*

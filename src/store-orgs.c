@@ -21,8 +21,8 @@ enum stmt {
 
 static const char *const stmts[STMT__MAX] = {
 	[STMT_AUTH] = "SELECT org_id, id, last_used_at IS NULL OR "
-	    "last_used_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE "
-	    "FROM org_tokens WHERE hash = ? AND revoked_at IS NULL",
+	    "last_used_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE, "
+	    "revoked_at IS NOT NULL FROM org_tokens WHERE hash = ?",
 	[STMT_TOUCH] = "UPDATE org_tokens SET last_used_at = UTC_TIMESTAMP(3) "
 	    "WHERE id = ?",
 	[STMT_ORG_INSERT] = "INSERT INTO organizations (id, name, created_at) "
@@ -54,7 +54,7 @@ store_orgs_auth(const unsigned char *hash, char *org, char *tok)
 {
 	struct db_arg	 a[] = { ARG_STR(hash, SECRET_HASH) };
 	struct db_col	 c[] = { { DB_STR, org, ID_LEN + 1, 0, 0, 0 },
-	    { DB_STR, tok, ID_LEN + 1, 0, 0, 0 }, COL_INT };
+	    { DB_STR, tok, ID_LEN + 1, 0, 0, 0 }, COL_INT, COL_INT };
 	struct db_arg	 t[] = { ARG_STR(tok, ID_LEN) };
 	enum result	 rc;
 	int		 row;
@@ -63,6 +63,8 @@ store_orgs_auth(const unsigned char *hash, char *org, char *tok)
 		return rc;
 	if ((row = db_fetch()) != 1)
 		return row == 0 ? RES_UNAUTHORIZED : RES_DB_ERROR;
+	if (c[3].num)
+		return RES_CRED_REVOKED;
 	if (c[2].num)
 		(void)db_exec(stmts[STMT_TOUCH], t, NARG(t), NULL, 0);
 	return RES_OK;
@@ -83,18 +85,24 @@ store_orgs_seen(struct tokauth *ta, struct db_col *c)
 }
 
 /*
- * Ends a fused read that gave rc: RES_UNAUTHORIZED when no live token was
- * found, else rc; records the token's use at most once a minute.
+ * Ends a fused read that gave rc. When no row named the token, a second
+ * lookup tells a live token with nothing to read (an inner join: rc) from
+ * a refused one (RES_UNAUTHORIZED, RES_CRED_REVOKED). Records the token's
+ * use at most once a minute.
  */
 enum result
 store_orgs_done(struct tokauth *ta, enum result rc)
 {
 	struct db_arg	 t[] = { ARG_CSTR(ta->tok) };
+	char		 org[ID_LEN + 1];
+	enum result	 x;
 
 	if (rc != RES_OK && rc != RES_NOT_FOUND)
 		return rc;
-	if (!ta->found)
-		return RES_UNAUTHORIZED;
+	if (!ta->found) {
+		x = store_orgs_auth(ta->hash, org, ta->tok);
+		return x == RES_OK ? rc : x;
+	}
 	if (ta->stale)
 		(void)db_exec(stmts[STMT_TOUCH], t, NARG(t), NULL, 0);
 	return rc;

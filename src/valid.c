@@ -8,8 +8,10 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -39,6 +41,14 @@ static const struct {
 	    "control characters" },
 	[VT_ENVIRONMENT] = { "environment is required",
 	    "environment must be one of production, staging, development" },
+	[VT_TIME_OR_NULL] = { "expiresAt is required",
+	    "expiresAt must be null or an RFC 3339 time (with Z or an "
+	    "offset) later than now and at most 10 years ahead" },
+	[VT_CIDRS] = { "allowedCidrs is required",
+	    "allowedCidrs must be an array of at most 32 IPv4 or IPv6 "
+	    "addresses or blocks (203.0.113.0/24, 2001:db8::/32)" },
+	[VT_GRACE] = { "gracePeriodSeconds is required",
+	    "gracePeriodSeconds must be a whole number from 0 to 2592000" },
 };
 
 static const char *const environments[] = {
@@ -461,14 +471,28 @@ static int
 field_ok(struct json_object *v, enum vtype type)
 {
 	const char	*s;
+	char		 list[CIDR_LIST_LEN], err[160];
+	char		 sql[TIME_LEN + 1], api[TIME_LEN + 1];
 	size_t		 len;
+	int64_t		 n;
 
-	if (type == VT_NAME_OR_NULL && json_object_is_type(v, json_type_null))
+	if ((type == VT_NAME_OR_NULL || type == VT_TIME_OR_NULL) &&
+	    json_object_is_type(v, json_type_null))
 		return 1;
+	if (type == VT_CIDRS)
+		return cidr_list_from_json(v, list, err, sizeof(err)) == 0;
+	if (type == VT_GRACE) {
+		if (!json_object_is_type(v, json_type_int))
+			return 0;
+		n = json_object_get_int64(v);
+		return n >= 0 && n <= GRACE_MAX;
+	}
 	if ((s = str_of(v, &len)) == NULL)
 		return 0;
 	if (type == VT_ENVIRONMENT)
 		return valid_environment(s, len) == 0;
+	if (type == VT_TIME_OR_NULL)
+		return valid_time(s, len, (long long)time(NULL), sql, api) == 0;
 	return valid_name(s, len) == 0;
 }
 
@@ -513,6 +537,9 @@ valid_object(struct json_object *obj, const struct valid_field *f,
 static const char *const field_names[F__MAX] = {
 	[F_NAME] = "name",
 	[F_ENVIRONMENT] = "environment",
+	[F_EXPIRES_AT] = "expiresAt",
+	[F_ALLOWED_CIDRS] = "allowedCidrs",
+	[F_GRACE_PERIOD] = "gracePeriodSeconds",
 };
 
 /*
@@ -532,6 +559,9 @@ valid_fields(struct json_object *obj, struct fval *out)
 		out[i].given = 1;
 		out[i].null = json_object_is_type(v, json_type_null);
 		out[i].str = str_of(v, &out[i].len);
+		out[i].json = v;
+		if (json_object_is_type(v, json_type_int))
+			out[i].num = json_object_get_int64(v);
 	}
 }
 
@@ -597,4 +627,89 @@ valid_cursor_make(char *out, const char *t, const char *id)
 		if (t[i] >= '0' && t[i] <= '9')
 			out[n++] = t[i];
 	memcpy(out + n, id, ID_LEN + 1);
+}
+
+static int
+digits(const char *s, size_t n)
+{
+	size_t	 i;
+	int	 v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/*
+ * An RFC 3339 date-time (s, len bytes): yyyy-mm-ddThh:mm:ss, an optional
+ * fraction, then Z or +hh:mm/-hh:mm ("t" and "z" too, as RFC 3339 allows).
+ * It must lie after now (seconds since the epoch) and at most 10 years
+ * ahead. Writes it in UTC, to the millisecond (a finer fraction is cut),
+ * as SQL DATETIME(3) text to sql and RFC 3339 to api (each TIME_LEN + 1
+ * bytes). 0, or -1.
+ */
+int
+valid_time(const char *s, size_t len, long long now, char *sql, char *api)
+{
+	static const int	 mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31,
+	    30, 31, 30, 31 };
+	struct tm		 tm, lim;
+	time_t			 t, n = (time_t)now, max;
+	char			 buf[64];
+	size_t			 i = 19, f;
+	int			 y, mo, d, h, mi, sec, ms = 0, off = 0, oh, om;
+
+	if (len < 20 || len > 64 || s[4] != '-' || s[7] != '-' ||
+	    (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
+		return -1;
+	if ((y = digits(s, 4)) < 1 || (mo = digits(s + 5, 2)) < 1 ||
+	    mo > 12 || (d = digits(s + 8, 2)) < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && (y % 4 != 0 ||
+	    (y % 100 == 0 && y % 400 != 0))) ||
+	    (h = digits(s + 11, 2)) < 0 || h > 23 ||
+	    (mi = digits(s + 14, 2)) < 0 || mi > 59 ||
+	    (sec = digits(s + 17, 2)) < 0 || sec > 59)
+		return -1;
+	if (s[i] == '.') {
+		for (f = ++i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			if (i - f < 3)
+				ms = ms * 10 + (s[i] - '0');
+		if (i == f)
+			return -1;
+		for (; i - f < 3; f--)
+			ms *= 10;
+	}
+	if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z'))
+		off = 0;
+	else if (i + 6 == len && (s[i] == '+' || s[i] == '-') &&
+	    s[i + 3] == ':' && (oh = digits(s + i + 1, 2)) >= 0 && oh <= 23 &&
+	    (om = digits(s + i + 4, 2)) >= 0 && om <= 59)
+		off = (s[i] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+	else
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm) - off;
+	gmtime_r(&n, &lim);
+	lim.tm_year += 10;
+	max = timegm(&lim);
+	if (t < n || (t == n && ms == 0) || t > max || (t == max && ms > 0))
+		return -1;
+	gmtime_r(&t, &tm);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d.%03d",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, ms);
+	strlcpy(sql, buf, TIME_LEN + 1);
+	buf[10] = 'T';
+	strlcat(buf, "Z", sizeof(buf));
+	strlcpy(api, buf, TIME_LEN + 1);
+	return 0;
 }

@@ -53,7 +53,12 @@ signals(void)
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_term;	/* no SA_RESTART: accept returns */
+	/*
+	 * SA_RESTART: a read of a request in hand goes on (its answer is
+	 * owed); a restarted accept finds its socket closed by on_term.
+	 */
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;

@@ -68,7 +68,7 @@ Test(transport, a_known_path_with_another_method_is_405_with_allow)
 		{ "DELETE", "/projects", "GET, POST, HEAD" },
 		{ "POST", "/projects/prj_x", "GET, PUT, PATCH, DELETE, HEAD" },
 		{ "PUT", "/projects/prj_x/api-keys", "GET, POST, HEAD" },
-		{ "GET", "/api-keys/key_x", "DELETE" },
+		{ "POST", "/api-keys/key_x", "GET, PATCH, DELETE, HEAD" },
 		{ "GET", "/events", "POST" },
 		{ "POST", "/healthz", "GET, HEAD" },
 	};
