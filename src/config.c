@@ -61,6 +61,10 @@ static const struct option options[] = {
 	{ "header_timeout", C_INT, O(header_timeout), 1, 3600, "5" },
 	{ "statement_timeout", C_INT, O(statement_timeout), 1, 3600, "5" },
 	{ "max_keys", C_INT, O(max_keys), 1, 100000, "100" },
+	{ "purge_batch", C_INT, O(purge_batch), 100, 100000, "5000" },
+	{ "purge_pause_ms", C_INT, O(purge_pause_ms), 0, 60000, "20" },
+	{ "event_retention_days", C_INT, O(event_retention_days), 0, 36500,
+	    "0" },
 };
 #define OPTION__MAX (sizeof(options) / sizeof(options[0]))
 

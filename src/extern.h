@@ -133,6 +133,9 @@ struct config {
 	int		 header_timeout;	/* params and body, from accept */
 	int		 statement_timeout;	/* one SQL statement, server-side */
 	int		 max_keys;
+	int		 purge_batch;		/* rows per purge transaction */
+	int		 purge_pause_ms;	/* between purge transactions */
+	int		 event_retention_days;	/* 0: keep events forever */
 };
 
 int	 config_load(struct config *, const char *, char *, size_t);
@@ -345,6 +348,39 @@ enum result store_projects_create(const char *, const char *, size_t,
 enum result store_projects_update(const char *, const char *, const char *,
 	    size_t, const char *, struct project *);
 enum result store_projects_delete(const char *, const char *);
+/* What deleting a project would remove (DELETE ?dryRun=true). */
+struct project_counts {
+	long long	 keys;		/* revoked ones too */
+	long long	 events;
+	long long	 incidents;
+};
+enum result store_projects_count(const char *, const char *,
+	    struct project *, struct project_counts *);
+
+/* store-purge.c */
+#define PURGE_LEASE		30	/* s: a claim on a job lasts */
+#define PURGE_RETENTION_EVERY	600	/* s: between retention passes */
+
+/* A job of the purger: a deleted project or organization, or retention. */
+struct purge_job {
+	char		 target[ID_LEN + 1];	/* prj_, org_, or "retention" */
+	char		 kind[16];		/* project, org, retention */
+	char		 org[ID_LEN + 1];	/* "" for retention */
+	char		 created[TIME_LEN + 1];	/* when it was deleted */
+	char		 position[ID_LEN + 1];	/* retention: last project */
+	long long	 removed;		/* rows so far */
+	long long	 left;			/* status: rows still there */
+	char		 owner[256];		/* status: "" when unclaimed */
+	char		 lease[TIME_LEN + 1];	/* status: "" when none */
+};
+
+enum result store_purge_claim(const char *, int, int, struct purge_job *);
+void	 store_purge_release(const struct purge_job *, const char *, int);
+enum result store_purge_step(struct purge_job *, const char *,
+	    const struct config *, long long *, int *);
+enum result store_purge_org(const char *, int);
+enum result store_purge_status(void (*)(void *, const struct purge_job *),
+	    void *);
 
 /* store-keys.c */
 enum result store_keys_list(struct tokauth *, const char *, int,
@@ -398,6 +434,7 @@ enum qparam {
 	Q_LIMIT,		/* 1-100, plain decimal; default 50 */
 	Q_CURSOR,		/* a nextCursor this API returned */
 	Q_INCLUDE_REVOKED,	/* true or false */
+	Q_DRY_RUN,		/* true or false */
 	Q__MAX
 };
 #define QP(q)		(1u << (q))
@@ -408,6 +445,7 @@ struct query {
 	char		 cursor_time[TIME_LEN + 1];	/* SQL DATETIME(3) */
 	char		 cursor_id[ID_LEN + 1];
 	int		 include_revoked;
+	int		 dry_run;
 };
 
 struct request {
@@ -543,6 +581,9 @@ long long worker_now_ms(void);
 
 /* master.c */
 int	 master_run(int, struct config *, const char *);
+
+/* purge.c */
+void	 purge_run(const struct config *, pid_t) __attribute__((noreturn));
 
 /* jcs.c */
 int	 jcs_write(struct json_object *,

@@ -209,6 +209,12 @@ q_include_revoked(const char *v, struct query *q)
 	return (q->include_revoked = valid_bool(v)) < 0 ? -1 : 0;
 }
 
+static int
+q_dry_run(const char *v, struct query *q)
+{
+	return (q->dry_run = valid_bool(v)) < 0 ? -1 : 0;
+}
+
 static const struct {
 	const char	*name;
 	int		(*check)(const char *, struct query *);
@@ -220,6 +226,7 @@ static const struct {
 	    "cursor is not one this API returned" },
 	[Q_INCLUDE_REVOKED] = { "includeRevoked", q_include_revoked,
 	    "includeRevoked must be true or false" },
+	[Q_DRY_RUN] = { "dryRun", q_dry_run, "dryRun must be true or false" },
 };
 
 /*
