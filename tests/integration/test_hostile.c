@@ -1009,7 +1009,7 @@ Test(hostile, peers_that_stall_before_their_params_are_cut_at_the_deadline,
 	char		 cmd[1024];
 	FILE		*p;
 
-	snprintf(cmd, sizeof(cmd), "pgrep -c -P $(cat %s/latchkeyd.pid)",
+	snprintf(cmd, sizeof(cmd), "pgrep -c -x latchkeyd -P $(cat %s/latchkeyd.pid)",
 	    t_env("LATCHKEY_STATE"));
 	cr_assert_not_null(p = popen(cmd, "r"));
 	cr_assert_eq(fscanf(p, "%d", &n), 1);

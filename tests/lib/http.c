@@ -386,7 +386,7 @@ t_workers(pid_t master, pid_t *out, int max)
 	FILE	*p;
 	int	 n = 0, pid;
 
-	snprintf(cmd, sizeof(cmd), "pgrep -P %d", (int)master);
+	snprintf(cmd, sizeof(cmd), "pgrep -x latchkeyd -P %d", (int)master);
 	cr_assert_not_null(p = popen(cmd, "r"));
 	while (n < max && fscanf(p, "%d", &pid) == 1)
 		out[n++] = (pid_t)pid;
