@@ -69,6 +69,14 @@ function check(req, res) {
 		headers: req.headers,
 		body: undefined,
 	};
+	/*
+	 * nginx refuses TRACE itself, for every location, before the API's
+	 * snippet is consulted: not latchkey's answer.
+	 */
+	if (req.method === 'TRACE') {
+		stats.outside++;
+		return;
+	}
 	let resource;
 	/*
 	 * Prism's router scores every operation of the document on each call;
@@ -87,6 +95,10 @@ function check(req, res) {
 		resource = notFound;	/* NO_PATH_MATCHED_ERROR */
 	else
 		resource = refused;	/* NO_METHOD_MATCHED_ERROR */
+	/* A HEAD answer has no body, whatever a GET's would be. */
+	if (req.method === 'HEAD')
+		resource = { ...resource, responses: resource.responses.map(r =>
+		    ({ ...r, contents: [] })) };
 	const key = `${resource.method.toUpperCase()} ${resource.path} ${res.status}`;
 	stats.byRoute[key] = (stats.byRoute[key] || 0) + 1;
 	stats.checked++;
