@@ -375,6 +375,7 @@ struct purge_job {
 };
 
 enum result store_purge_claim(const char *, int, int, struct purge_job *);
+enum result store_purge_retention(void);
 void	 store_purge_release(const struct purge_job *, const char *, int);
 enum result store_purge_step(struct purge_job *, const char *,
 	    const struct config *, long long *, int *);

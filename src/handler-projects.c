@@ -1,6 +1,7 @@
 /*
  * The projects resource: list (keyset pagination), create with a first
- * key, get, update, delete. All scoped by the authenticated organization.
+ * key, get, update, delete (at once; the purger removes the rows later)
+ * and its dry run. All scoped by the authenticated organization.
  */
 #include <string.h>
 
@@ -151,18 +152,38 @@ handler_projects_update(struct request *r)
 	    name->len, env->str, &p), &p);
 }
 
-/* DELETE /projects/{id}: with its keys, events and incidents. */
+/*
+ * DELETE /projects/{id}: 204 at once, with its keys revoked; its events,
+ * incidents and keys are purged in the background. With ?dryRun=true,
+ * 200 and what the delete would remove, and nothing changes.
+ */
 void
 handler_projects_delete(struct request *r)
 {
-	enum result	 rc;
+	struct project		 p;
+	struct project_counts	 n;
+	struct json_object	*o;
+	enum result		 rc;
 
 	if (secret_id_valid(r->param[0], "prj_") != 0)
 		rc = RES_NOT_FOUND;
+	else if (r->q.dry_run)
+		rc = store_projects_count(r->org_id, r->param[0], &p, &n);
 	else
 		rc = store_projects_delete(r->org_id, r->param[0]);
-	if (rc != RES_OK)
+	if (rc != RES_OK) {
 		resp_result(r, rc);
-	else
+		return;
+	}
+	if (!r->q.dry_run) {
 		resp_empty(r, 204);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "project", project_json(&p));
+	json_object_object_add(o, "apiKeys", json_object_new_int64(n.keys));
+	json_object_object_add(o, "events", json_object_new_int64(n.events));
+	json_object_object_add(o, "incidents",
+	    json_object_new_int64(n.incidents));
+	resp_json(r, 200, o);
 }

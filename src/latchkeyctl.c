@@ -1,8 +1,8 @@
 /*
  * latchkeyctl: the sysadmin's tool. Schema migrations, organizations and
- * their management tokens, through the same config, database layer and
- * stores as latchkeyd. Text for people, --json for scripts; exit 0 or 1
- * with one line on stderr.
+ * their management tokens, what the purger has left to remove, through
+ * the same config, database layer and stores as latchkeyd. Text for
+ * people, --json for scripts; exit 0 or 1 with one line on stderr.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +27,7 @@ usage(int status)
 	    "  org create NAME | org list | org delete ORG_ID [--force]\n"
 	    "  token create ORG_ID [--name NAME] | token list ORG_ID |"
 	    " token revoke TOKEN_ID\n"
+	    "  purge status\n"
 	    "       latchkeyctl --help | --version\n");
 	exit(status);
 }
@@ -363,7 +364,8 @@ org_cmd(int argc, char **argv, int force)
 	if (argc == 2 && strcmp(argv[0], "delete") == 0) {
 		if (secret_id_valid(argv[1], "org_") != 0)
 			return die("unknown organization", argv[1]);
-		rc = store_orgs_delete(argv[1], force);
+		/* The purge path: no transaction of every event at once. */
+		rc = store_purge_org(argv[1], force);
 		if (rc == RES_NOT_FOUND)
 			return die("unknown organization", argv[1]);
 		if (rc == RES_IN_USE)
@@ -375,6 +377,53 @@ org_cmd(int argc, char **argv, int force)
 	}
 	usage(2);
 	return 1;
+}
+
+static void
+purge_row(void *arg, const struct purge_job *j)
+{
+	struct json_object	*x;
+
+	if (!json_out) {
+		printf("%s\t%s\tdeleted %s\t%lld rows left\t%lld removed\t"
+		    "%s\n", j->target, j->kind[0] == 'p' ? j->org : "-",
+		    j->created, j->left, j->removed, j->owner[0] ?
+		    j->owner : "waiting");
+		return;
+	}
+	x = json_object_new_object();
+	json_object_object_add(x, "id", json_object_new_string(j->target));
+	json_object_object_add(x, "type", json_object_new_string(j->kind));
+	json_object_object_add(x, "orgId", json_object_new_string(j->org));
+	json_object_object_add(x, "deletedAt",
+	    json_object_new_string(j->created));
+	json_object_object_add(x, "rowsLeft", json_object_new_int64(j->left));
+	json_object_object_add(x, "rowsRemoved",
+	    json_object_new_int64(j->removed));
+	json_object_object_add(x, "claimedBy", str_or_null(j->owner));
+	json_object_object_add(x, "leaseUntil", str_or_null(j->lease));
+	json_object_array_add(arg, x);
+}
+
+/* purge status: what the purger still has to remove, oldest first. */
+static int
+purge_cmd(int argc, char **argv)
+{
+	struct json_object	*x;
+	enum result		 rc;
+
+	if (argc != 1 || strcmp(argv[0], "status") != 0)
+		usage(2);
+	x = json_object_new_array();
+	if ((rc = store_purge_status(purge_row, x)) != RES_OK) {
+		json_object_put(x);
+		return db_die(rc);
+	}
+	if (json_out)
+		emit(x);
+	else
+		json_object_put(x);
+	return 0;
 }
 
 static int
@@ -481,6 +530,8 @@ main(int argc, char *argv[])
 		rc = org_cmd(n - 1, args + 1, force);
 	else if (strcmp(args[0], "token") == 0 && n >= 2)
 		rc = token_cmd(n - 1, args + 1, name);
+	else if (strcmp(args[0], "purge") == 0 && n >= 2)
+		rc = purge_cmd(n - 1, args + 1);
 	else
 		usage(2);
 	db_close();

@@ -2,8 +2,11 @@
  * The pre-fork pool: keeps `workers` children running on the listening
  * socket, respawns the dead with a backoff when they die young, replaces
  * them all on SIGHUP (new ones first, so no request is refused), and stops
- * them on SIGTERM/SIGINT within shutdown_timeout. Signals are blocked and
- * taken with sigtimedwait, so no work happens in a signal handler.
+ * them on SIGTERM/SIGINT within shutdown_timeout. Beside them runs one
+ * purger (purge.c), kept the same way, except that after a reload the new
+ * one starts only once the old one is gone: one node never works a purge
+ * job with two processes. Signals are blocked and taken with sigtimedwait,
+ * so no work happens in a signal handler.
  */
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -36,6 +39,9 @@ static struct {
 } retired[SLOTS_MAX * 4];
 #define RETIRED__MAX (sizeof(retired) / sizeof(retired[0]))
 static int		 nslots;
+/* The purger: one at a time; old is a retired one not yet reaped. */
+static struct slot	 purger;
+static pid_t		 purger_old;
 
 
 static void
@@ -65,6 +71,28 @@ spawn(struct slot *s, int fd, const struct config *c)
 	}
 	s->pid = pid;
 	s->started = worker_now_ms();
+}
+
+/* Starts the purger, unless an old one still runs or it backs off. */
+static void
+spawn_purger(const struct config *c)
+{
+	pid_t	 pid, master = getpid();
+
+	if (purger.pid != 0 || purger_old != 0 ||
+	    purger.next > worker_now_ms())
+		return;
+	if ((pid = fork()) == -1) {
+		log_msg(LOG_ERR, "fork: %s", strerror(errno));
+		purger.next = worker_now_ms() + 1000;
+		return;
+	}
+	if (pid == 0) {
+		log_forked();
+		purge_run(c, master);
+	}
+	purger.pid = pid;
+	purger.started = worker_now_ms();
 }
 
 /* Tells pid to finish its request and exit; it is killed after secs. */
@@ -141,7 +169,10 @@ overdue(long long next)
 	return next;
 }
 
-/* Notes the death of pid; a slot's worker that died young backs off. */
+/*
+ * Notes the death of pid; a slot's worker (or the purger) that died young
+ * backs off.
+ */
 static void
 reaped(pid_t pid, int status)
 {
@@ -149,13 +180,15 @@ reaped(pid_t pid, int status)
 	long long	 t = worker_now_ms(), wait;
 	struct slot	*s;
 
+	if (pid == purger_old)
+		purger_old = 0;
 	for (i = 0; i < RETIRED__MAX; i++)
 		if (retired[i].pid == pid) {
 			retired[i].pid = 0;
 			return;
 		}
-	for (i = 0; i < (size_t)nslots; i++) {
-		s = &slots[i];
+	for (i = 0; i <= (size_t)nslots; i++) {
+		s = i < (size_t)nslots ? &slots[i] : &purger;
 		if (s->pid != pid)
 			continue;
 		s->pid = 0;
@@ -169,13 +202,13 @@ reaped(pid_t pid, int status)
 			wait = BACKOFF_MAX_MS;
 		s->next = t + wait;
 		if (WIFSIGNALED(status))
-			log_msg(LOG_WARNING, "worker %d killed by signal %d; "
-			    "respawn in %lld ms", (int)pid, WTERMSIG(status),
-			    wait);
+			log_msg(LOG_WARNING, "%s %d killed by signal %d; "
+			    "respawn in %lld ms", s == &purger ? "purger" :
+			    "worker", (int)pid, WTERMSIG(status), wait);
 		else
-			log_msg(LOG_WARNING, "worker %d exited with status "
-			    "%d; respawn in %lld ms", (int)pid,
-			    WEXITSTATUS(status), wait);
+			log_msg(LOG_WARNING, "%s %d exited with status "
+			    "%d; respawn in %lld ms", s == &purger ? "purger" :
+			    "worker", (int)pid, WEXITSTATUS(status), wait);
 		return;
 	}
 }
@@ -215,6 +248,9 @@ stop(const struct config *c)
 		if (slots[i].pid != 0)
 			retire(slots[i].pid, c->shutdown_timeout);
 	nslots = 0;
+	if (purger.pid != 0)
+		retire(purger.pid, c->shutdown_timeout);
+	purger.pid = 0;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	while (children() > 0) {
@@ -259,6 +295,14 @@ reload(struct config *c, const char *path, int fd)
 	for (i = 0; i < (size_t)nold; i++)
 		if (old[i] != 0)
 			retire(old[i], c->shutdown_timeout);
+	/* The new purger starts when the old one is gone (spawn_purger). */
+	if (purger.pid != 0) {
+		purger_old = purger.pid;
+		retire(purger.pid, c->shutdown_timeout);
+		purger.pid = 0;
+		purger.fails = 0;
+		purger.next = 0;
+	}
 	log_msg(LOG_NOTICE, "reloaded %s: %d workers", path, nslots);
 }
 
@@ -295,6 +339,9 @@ master_run(int fd, struct config *c, const char *path)
 			else if (slots[i].next < next)
 				next = slots[i].next;
 		}
+		spawn_purger(c);
+		if (purger.pid == 0 && purger_old == 0 && purger.next < next)
+			next = purger.next > t ? purger.next : t;
 		watchdog(c);
 		next = overdue(next);
 		t = worker_now_ms();

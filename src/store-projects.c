@@ -1,6 +1,8 @@
 /*
  * The SQL of projects. Every statement is scoped by the organization, so
- * another organization's project looks exactly like one that never existed.
+ * another organization's project looks exactly like one that never existed,
+ * and every read skips deleted projects (deleted_at set: their rows wait
+ * for the purger, purge.c), so a deleted one looks the same.
  */
 #include <string.h>
 
@@ -14,7 +16,10 @@ enum stmt {
 	STMT_INSERT,
 	STMT_KEY_INSERT,
 	STMT_UPDATE,
-	STMT_DELETE,
+	STMT_MARK,
+	STMT_REVOKE_KEYS,
+	STMT_JOB,
+	STMT_COUNTS,
 	STMT__MAX
 };
 
@@ -28,9 +33,9 @@ enum stmt {
  * checks the token alone only when the page comes back empty.
  */
 #define FROM_TOKEN " FROM org_tokens t JOIN projects p ON " \
-	"p.org_id = t.org_id"
+	"p.org_id = t.org_id AND p.deleted_at IS NULL"
 #define FROM_TOKEN_LEFT " FROM org_tokens t LEFT JOIN projects p ON " \
-	"p.org_id = t.org_id"
+	"p.org_id = t.org_id AND p.deleted_at IS NULL"
 #define WHERE_TOKEN " WHERE t.hash = ? AND t.revoked_at IS NULL"
 #define ORDER " ORDER BY p.created_at DESC, p.id DESC LIMIT ?"
 
@@ -43,15 +48,35 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_GET_TOKEN] = "SELECT " PCOLS ", " TOKEN_COLS FROM_TOKEN_LEFT
 	    " AND p.id = ?" WHERE_TOKEN,
 	[STMT_GET] = "SELECT " COLS " FROM projects WHERE id = ? AND "
-	    "org_id = ?",
+	    "org_id = ? AND deleted_at IS NULL",
 	[STMT_INSERT] = "INSERT INTO projects (id, org_id, name, environment, "
 	    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
 	[STMT_KEY_INSERT] = "INSERT INTO api_keys (id, project_id, name, "
 	    "prefix, hash, created_at) VALUES (?, ?, NULL, ?, ?, ?)",
 	[STMT_UPDATE] = "UPDATE projects SET name = COALESCE(?, name), "
 	    "environment = COALESCE(?, environment), updated_at = ? "
-	    "WHERE id = ? AND org_id = ?",
-	[STMT_DELETE] = "DELETE FROM projects WHERE id = ? AND org_id = ?",
+	    "WHERE id = ? AND org_id = ? AND deleted_at IS NULL",
+	/*
+	 * A delete is these three, in one short transaction whatever the
+	 * project holds; the purger removes the rows later. The mark takes
+	 * the row lock that a concurrent key create (store-keys.c) takes
+	 * first: either that key exists before the revoke, which takes it
+	 * too, or the create finds the project deleted.
+	 */
+	[STMT_MARK] = "UPDATE projects SET deleted_at = ? WHERE id = ? AND "
+	    "org_id = ? AND deleted_at IS NULL",
+	[STMT_REVOKE_KEYS] = "UPDATE api_keys SET revoked_at = ? WHERE "
+	    "project_id = ? AND revoked_at IS NULL",
+	[STMT_JOB] = "INSERT INTO purge_jobs (target_id, kind, org_id, "
+	    "created_at) VALUES (?, 'project', ?, ?)",
+	/*
+	 * What a delete would remove, counted exactly: each COUNT(*) reads
+	 * one index range (events_project_received for events).
+	 */
+	[STMT_COUNTS] = "SELECT (SELECT COUNT(*) FROM api_keys WHERE "
+	    "project_id = ?), (SELECT COUNT(*) FROM events WHERE "
+	    "project_id = ?), (SELECT COUNT(*) FROM incidents WHERE "
+	    "project_id = ?)",
 };
 
 /*
@@ -209,16 +234,68 @@ store_projects_update(const char *org, const char *id, const char *name,
 }
 
 /*
- * Deletes project id of org; its keys, events and incidents go with it
- * (ON DELETE CASCADE). RES_OK, RES_NOT_FOUND, or a database result.
+ * Deletes project id of org at once, whatever it holds: marks it deleted,
+ * revokes its keys and writes its purge job, in one short transaction.
+ * From the commit on no read finds it and its keys are refused; the
+ * purger removes its rows in the background. RES_OK, RES_NOT_FOUND
+ * (also for a project deleted already), or a database result.
  */
 enum result
 store_projects_delete(const char *org, const char *id)
 {
-	struct db_arg	 a[] = { ARG_CSTR(id), ARG_CSTR(org) };
+	char		 now[TIME_LEN + 1], api[TIME_LEN + 1];
 	enum result	 rc;
 
-	if ((rc = db_exec(stmts[STMT_DELETE], a, NARG(a), NULL, 0)) != RES_OK)
+	db_now(now, api);
+
+	struct db_arg	 m[] = { ARG_CSTR(now), ARG_CSTR(id), ARG_CSTR(org) };
+	struct db_arg	 k[] = { ARG_CSTR(now), ARG_CSTR(id) };
+	struct db_arg	 j[] = { ARG_CSTR(id), ARG_CSTR(org), ARG_CSTR(now) };
+
+	if ((rc = db_begin()) != RES_OK)
 		return rc;
-	return db_affected() ? RES_OK : RES_NOT_FOUND;
+	if ((rc = db_exec(stmts[STMT_MARK], m, NARG(m), NULL, 0)) != RES_OK)
+		goto fail;
+	if (db_affected() == 0) {
+		rc = RES_NOT_FOUND;
+		goto fail;
+	}
+	if ((rc = db_exec(stmts[STMT_REVOKE_KEYS], k, NARG(k), NULL, 0)) !=
+	    RES_OK ||
+	    (rc = db_exec(stmts[STMT_JOB], j, NARG(j), NULL, 0)) != RES_OK ||
+	    (rc = db_commit()) != RES_OK)
+		goto fail;
+	return RES_OK;
+fail:
+	db_rollback();
+	return rc;
+}
+
+/*
+ * What deleting project id of org would remove: fills p and n (its keys,
+ * revoked ones too, events and incidents). Changes nothing. RES_OK,
+ * RES_NOT_FOUND, or a database result.
+ */
+enum result
+store_projects_count(const char *org, const char *id, struct project *p,
+    struct project_counts *n)
+{
+	struct db_arg	 g[] = { ARG_CSTR(id), ARG_CSTR(org) };
+	struct db_arg	 a[] = { ARG_CSTR(id), ARG_CSTR(id), ARG_CSTR(id) };
+	struct db_col	 c[] = { COL_INT, COL_INT, COL_INT };
+	enum result	 rc;
+
+	if ((rc = rows(STMT_GET, g, NARG(g), NULL, copy, p)) != RES_OK)
+		return rc;
+	if ((rc = db_exec(stmts[STMT_COUNTS], a, NARG(a), c, NARG(c))) !=
+	    RES_OK)
+		return rc;
+	if (db_fetch() != 1)
+		return RES_DB_ERROR;
+	while (db_fetch() == 1)
+		continue;
+	n->keys = c[0].num;
+	n->events = c[1].num;
+	n->incidents = c[2].num;
+	return RES_OK;
 }

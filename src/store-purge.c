@@ -29,6 +29,7 @@ enum stmt {
 	STMT_ORG_LOCK,
 	STMT_ORG_PROJECTS,
 	STMT_ORG_DELETE,
+	STMT_ORG_DROP,
 	STMT_RET_ENSURE,
 	STMT_RET_NEXT,
 	STMT_RET_EVENTS,
@@ -53,7 +54,7 @@ enum stmt {
 static const char *const stmts[STMT__MAX] = {
 	/* Projects first, then organizations, then retention; oldest first. */
 	[STMT_DUE] = "SELECT target_id, kind, COALESCE(org_id, ''), "
-	    "created_at, COALESCE(position, '') FROM purge_jobs WHERE "
+	    "created_at, COALESCE(position, ''), removed FROM purge_jobs WHERE "
 	    LIVE_LEASE " AND (kind <> 'retention' OR ?) "
 	    "ORDER BY kind, created_at, target_id LIMIT 1",
 	[STMT_CLAIM] = "UPDATE purge_jobs SET owner = ?, lease_until = "
@@ -83,6 +84,7 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_ORG_PROJECTS] = "SELECT COUNT(*) FROM projects WHERE org_id = ?",
 	[STMT_ORG_DELETE] = "DELETE FROM organizations WHERE id = ? AND "
 	    "deleted_at IS NOT NULL",
+	[STMT_ORG_DROP] = "DELETE FROM organizations WHERE id = ?",
 	/* A purger that starts (or restarts after a reload) runs a pass. */
 	[STMT_RET_ENSURE] = "INSERT INTO purge_jobs (target_id, kind, "
 	    "created_at) VALUES ('retention', 'retention', UTC_TIMESTAMP(3)) "
@@ -94,7 +96,8 @@ static const char *const stmts[STMT__MAX] = {
 	    "received_at < UTC_TIMESTAMP(3) - INTERVAL ? DAY LIMIT ?",
 	[STMT_RET_POSITION] = "UPDATE purge_jobs SET position = ? WHERE "
 	    "target_id = 'retention' AND owner = ?",
-	[STMT_RET_DONE] = "UPDATE purge_jobs SET position = NULL, owner = NULL, "
+	[STMT_RET_DONE] = "UPDATE purge_jobs SET position = NULL, "
+	    "owner = NULL, "
 	    "lease_until = UTC_TIMESTAMP(3) + INTERVAL ? SECOND WHERE "
 	    "target_id = 'retention' AND owner = ?",
 	[STMT_MARK_ORG_GET] = "SELECT (SELECT COUNT(*) FROM projects p WHERE "
@@ -135,21 +138,20 @@ enum result
 store_purge_claim(const char *owner, int lease, int retention,
     struct purge_job *job)
 {
-	struct db_arg	 d[] = { ARG_CSTR(owner), ARG_INT(retention != 0) };
+	struct db_arg	 d[] = { ARG_CSTR(owner),
+	    ARG_INT(retention != 0) };
 	struct db_col	 c[] = { COL_STR(job->target), COL_STR(job->kind),
 	    COL_STR(job->org), COL_TIME(job->created),
-	    COL_STR(job->position) };
+	    COL_STR(job->position), COL_INT };
 	enum result	 rc;
 	int		 row;
 
 	memset(job, 0, sizeof(*job));
-	if (retention && (rc = db_exec(stmts[STMT_RET_ENSURE], NULL, 0, NULL,
-	    0)) != RES_OK)
-		return rc;
 	if ((rc = db_exec(stmts[STMT_DUE], d, NARG(d), c, NARG(c))) != RES_OK)
 		return rc;
 	if ((row = db_fetch()) != 1)
 		return row == 0 ? RES_NOT_FOUND : RES_DB_ERROR;
+	job->removed = c[5].num;
 	while (db_fetch() == 1)
 		continue;
 
@@ -159,6 +161,17 @@ store_purge_claim(const char *owner, int lease, int retention,
 	if ((rc = db_exec(stmts[STMT_CLAIM], a, NARG(a), NULL, 0)) != RES_OK)
 		return rc == RES_DB_ERROR ? RES_NOT_FOUND : rc;
 	return db_affected() == 1 ? RES_OK : RES_NOT_FOUND;
+}
+
+/*
+ * Makes the retention job due now (creating it the first time): a purger
+ * that starts, also after a reload, runs a pass at once. RES_OK or a
+ * database result.
+ */
+enum result
+store_purge_retention(void)
+{
+	return db_exec(stmts[STMT_RET_ENSURE], NULL, 0, NULL, 0);
 }
 
 /*
@@ -257,7 +270,7 @@ project_step(const struct purge_job *job, const char *owner,
 		if (rc != RES_OK)
 			goto fail;
 		if (!found)
-			goto finish;	/* the row is gone: only the job left */
+			goto finish;	/* the row is gone: the job left */
 		if (!v[0]) {
 			log_msg(LOG_ERR, "purge job for project %s, which is "
 			    "not deleted: job dropped", job->target);
@@ -433,7 +446,9 @@ store_purge_step(struct purge_job *job, const char *owner,
  * Deletes organization org the way DELETE /projects/{id} deletes a
  * project, in one short transaction: the organization and its projects
  * marked deleted, its tokens and keys revoked, a purge job for each
- * project and one for the organization. RES_OK, RES_NOT_FOUND,
+ * project and one for the organization (or, when it has no project rows
+ * at all, the organization row with its tokens at once). RES_OK,
+ * RES_NOT_FOUND,
  * RES_IN_USE when it has live projects and !force, or a database result.
  */
 enum result
@@ -441,14 +456,15 @@ store_purge_org(const char *org, int force)
 {
 	char		 now[TIME_LEN + 1], api[TIME_LEN + 1];
 	struct db_arg	 o[] = { ARG_CSTR(org) };
-	long long	 live = 0;
+	long long	 live = 0, all = 0;
 	enum result	 rc;
 	int		 found;
 
 	db_now(now, api);
 
 	struct db_arg	 m[] = { ARG_CSTR(now), ARG_CSTR(org) };
-	struct db_arg	 j[] = { ARG_CSTR(org), ARG_CSTR(org), ARG_CSTR(now) };
+	struct db_arg	 j[] = { ARG_CSTR(org), ARG_CSTR(org),
+	    ARG_CSTR(now) };
 
 	if ((rc = db_begin()) != RES_OK)
 		return rc;
@@ -458,6 +474,16 @@ store_purge_org(const char *org, int force)
 	if (!found || (live > 0 && !force)) {
 		db_rollback();
 		return found ? RES_IN_USE : RES_NOT_FOUND;
+	}
+	/* No project rows at all: nothing to purge, the row goes now. */
+	if ((rc = ints(STMT_ORG_PROJECTS, o, NARG(o), &all, 1, &found)) !=
+	    RES_OK)
+		goto fail;
+	if (all == 0) {
+		if ((rc = db_exec(stmts[STMT_ORG_DROP], o, NARG(o), NULL,
+		    0)) != RES_OK || (rc = db_commit()) != RES_OK)
+			goto fail;
+		return RES_OK;
 	}
 	if ((rc = db_exec(stmts[STMT_MARK_ORG], m, NARG(m), NULL, 0)) !=
 	    RES_OK ||
@@ -487,9 +513,9 @@ enum result
 store_purge_status(void (*cb)(void *, const struct purge_job *), void *arg)
 {
 	struct purge_job	 j, *all = NULL;
-	struct db_col		 c[] = { COL_STR(j.target), COL_STR(j.kind),
-	    COL_STR(j.org), COL_TIME(j.created), COL_INT, COL_STR(j.owner),
-	    COL_TIME(j.lease) };
+	struct db_col		 c[] = { COL_STR(j.target),
+	    COL_STR(j.kind), COL_STR(j.org), COL_TIME(j.created), COL_INT,
+	    COL_STR(j.owner), COL_TIME(j.lease) };
 	size_t			 n = 0, i;
 	enum result		 rc;
 	int			 row, found;
