@@ -559,6 +559,7 @@ Test(faults, started_without_its_database_it_answers_503_then_serves_when_back,
     .init = setup, .fini = restore, .timeout = 120)
 {
 	struct hresp	*r;
+	struct config	 c;
 	char		 path[128], b[64];
 	pid_t		 m, w[PIDS_MAX], w2[PIDS_MAX];
 	long long	 t0;
@@ -566,10 +567,18 @@ Test(faults, started_without_its_database_it_answers_503_then_serves_when_back,
 	int		 n;
 
 	snprintf(path, sizeof(path), "/projects/%s", prj);
+	stack_conf(&c);
 	cr_assert_eq(t_stack("db-stop"), 0);
 	cr_assert_eq(t_stack("lk-restart"), 0);
 	m = t_master_pid();
-	n = t_workers(m, w, PIDS_MAX);
+	/* The master forks its workers after the restart has returned. */
+	t0 = t_now_us();
+	while ((n = t_workers(m, w, PIDS_MAX)) < c.workers &&
+	    t_now_us() - t0 < 2000000)
+		usleep(20000);
+	cr_assert_eq(n, c.workers, "%d workers 2 s after the start, want %d",
+	    n, c.workers);
+	config_free(&c);
 
 	r = t_http("GET", "/healthz", NULL, NULL, NULL, 0);
 	cr_assert_eq(r->status, 503, "healthz: %ld %s", r->status, r->body);
