@@ -481,6 +481,7 @@ int	 request_json_type(const char *);
 int	 request_query(const char *, const char *, char *, size_t);
 int	 request_query_parse(const char *, unsigned, struct query *,
 	    const char **, const char **);
+const char *request_qparam_name(enum qparam);
 
 /* response.c */
 const char *resp_reason(int);

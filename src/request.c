@@ -259,3 +259,10 @@ request_query_parse(const char *qs, unsigned accept, struct query *q,
 	}
 	return 0;
 }
+
+/* The name of query parameter q, as a query string gives it. */
+const char *
+request_qparam_name(enum qparam q)
+{
+	return q < Q__MAX ? qparams[q].name : "";
+}

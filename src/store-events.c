@@ -4,6 +4,8 @@
  */
 #include "extern.h"
 
+#define ER_NO_REFERENCED_ROW_2	1452
+
 static const char *const stmt_insert = "INSERT INTO events (project_id, "
     "key_id, received_at, payload) VALUES (?, ?, UTC_TIMESTAMP(3), ?)";
 
@@ -24,8 +26,13 @@ store_events_insert(const char *prj, const char *key,
 		struct db_arg a[] = { ARG_CSTR(prj), ARG_CSTR(key),
 		    ARG_STR(ev[i], len[i]) };
 
-		if ((rc = db_exec(stmt_insert, a, NARG(a), NULL, 0)) != RES_OK)
+		if ((rc = db_exec(stmt_insert, a, NARG(a), NULL, 0)) != RES_OK) {
+			/* The project was purged since the key was checked. */
+			if (rc == RES_DB_ERROR &&
+			    db_last_errno() == ER_NO_REFERENCED_ROW_2)
+				rc = RES_UNAUTHORIZED;
 			goto fail;
+		}
 	}
 	if ((rc = db_commit()) != RES_OK)
 		goto fail;

@@ -43,22 +43,24 @@ static const char *const stmts[STMT__MAX] = {
 	 */
 	[STMT_LIST] = "SELECT k.id, p.id, " KREST ", " TOKEN_COLS
 	    " FROM org_tokens t "
-	    "LEFT JOIN projects p ON p.org_id = t.org_id AND p.id = ? "
+	    "LEFT JOIN projects p ON p.org_id = t.org_id AND p.id = ? AND "
+	    "p.deleted_at IS NULL "
 	    "LEFT JOIN api_keys k ON k.project_id = p.id AND "
 	    "(" ACTIVE " OR ?) "
 	    "WHERE t.hash = ? AND t.revoked_at IS NULL "
 	    "ORDER BY k.created_at DESC, k.id DESC",
 	[STMT_GET] = "SELECT k.id, k.project_id, " KREST ", " TOKEN_COLS
 	    " FROM org_tokens t "
-	    "LEFT JOIN (api_keys k JOIN projects p ON p.id = k.project_id) "
-	    "ON p.org_id = t.org_id AND k.id = ? "
+	    "LEFT JOIN (api_keys k JOIN projects p ON p.id = k.project_id "
+	    "AND p.deleted_at IS NULL) ON p.org_id = t.org_id AND k.id = ? "
 	    "WHERE t.hash = ? AND t.revoked_at IS NULL",
 	/* Locks the key and its project row (key_limit) together. */
 	[STMT_GET_LOCKED] = "SELECT k.id, k.project_id, " KREST ", " ACTIVE
 	    " FROM api_keys k JOIN projects p ON p.id = k.project_id "
-	    "WHERE k.id = ? AND p.org_id = ? FOR UPDATE",
+	    "WHERE k.id = ? AND p.org_id = ? AND p.deleted_at IS NULL "
+	    "FOR UPDATE",
 	[STMT_LOCK_PROJECT] = "SELECT id FROM projects WHERE id = ? AND "
-	    "org_id = ? FOR UPDATE",
+	    "org_id = ? AND deleted_at IS NULL FOR UPDATE",
 	[STMT_COUNT_ACTIVE] = "SELECT COUNT(*) FROM api_keys k WHERE "
 	    "k.project_id = ? AND " ACTIVE,
 	[STMT_INSERT] = "INSERT INTO api_keys (id, project_id, name, prefix, "
@@ -74,13 +76,14 @@ static const char *const stmts[STMT__MAX] = {
 	    "INTERVAL ? SECOND END, replaced_by = ? WHERE id = ?",
 	[STMT_REVOKE] = "UPDATE api_keys k JOIN projects p ON "
 	    "p.id = k.project_id SET k.revoked_at = UTC_TIMESTAMP(3) "
-	    "WHERE k.id = ? AND p.org_id = ? AND k.revoked_at IS NULL",
+	    "WHERE k.id = ? AND p.org_id = ? AND k.revoked_at IS NULL AND "
+	    "p.deleted_at IS NULL",
 	[STMT_VERIFY] = "SELECT k.id, k.project_id, p.environment, "
 	    "k.revoked_at IS NOT NULL, k.expires_at IS NOT NULL AND "
 	    "k.expires_at <= UTC_TIMESTAMP(3), k.allowed_cidrs, "
 	    STALE("k.last_used_at") ", " STALE("k.last_blocked_at")
 	    " FROM api_keys k JOIN projects p ON p.id = k.project_id "
-	    "WHERE k.hash = ?",
+	    "WHERE k.hash = ? AND p.deleted_at IS NULL",
 	[STMT_TOUCH] = "UPDATE api_keys SET last_used_at = UTC_TIMESTAMP(3) "
 	    "WHERE id = ? AND " STALE("last_used_at"),
 	[STMT_BLOCKED] = "UPDATE api_keys SET last_blocked_at = "

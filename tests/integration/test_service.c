@@ -458,8 +458,7 @@ Test(service, every_guarded_route_answers_401_to_a_bad_token_with_or_without_a_b
 {
 	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH",
 	    "DELETE" };
-	static const char *const queries[] = { "",
-	    "?limit=0&cursor=nope&includeRevoked=maybe" };
+	char			 queries[2][512], qs[512];
 	const struct route	*rt;
 	char			 tok[SECRET_MAX + 1], auth[3][160], prj[64];
 	char			 path[256], full[512];
@@ -474,6 +473,13 @@ Test(service, every_guarded_route_answers_401_to_a_bad_token_with_or_without_a_b
 	    (int)strlen(tok) - 1, tok);
 	auth[2][0] = '\0';
 	t_project(&org, "guard", prj, NULL);
+	/* "x!" is a bad value for every query parameter there is. */
+	queries[0][0] = '\0';
+	strlcpy(queries[1], "?", sizeof(queries[1]));
+	for (q = 0; q < Q__MAX; q++) {
+		strlcat(queries[1], request_qparam_name(q), sizeof(queries[1]));
+		strlcat(queries[1], "=x!&", sizeof(queries[1]));
+	}
 	rt = router_table(&n);
 	for (i = 0; i < n; i++) {
 		if (!(rt[i].flags & (R_ORG | R_TOKEN)))
@@ -497,7 +503,16 @@ Test(service, every_guarded_route_answers_401_to_a_bad_token_with_or_without_a_b
 			/* With a good token, a bad query is the 400. */
 			if (rt[i].query == 0)
 				continue;
-			snprintf(full, sizeof(full), "%s%s", path, queries[1]);
+			qs[0] = '\0';
+			for (q = 0; q < Q__MAX; q++)
+				if (rt[i].query & QP(q)) {
+					strlcat(qs, qs[0] ? "&" : "?",
+					    sizeof(qs));
+					strlcat(qs, request_qparam_name(q),
+					    sizeof(qs));
+					strlcat(qs, "=x!", sizeof(qs));
+				}
+			snprintf(full, sizeof(full), "%s%s", path, qs);
 			r = t_http(methods[m], full, org.auth, NULL, NULL, 0);
 			t_error(r, 400, "validation_failed");
 			t_free(r);
