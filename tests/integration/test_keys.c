@@ -311,11 +311,12 @@ Test(keys, events_are_stored_all_or_nothing_up_to_1000_a_request, .init = setup)
 }
 
 Test(keys, deleting_a_project_deletes_its_keys_and_its_events,
-    .init = setup)
+    .init = setup, .timeout = 90)
 {
 	char		 id2[64], raw2[64], path[160], line[128];
 	const char	*h[] = { line, "Content-Type: application/json", NULL };
 	struct hresp	*r;
+	int		 i;
 
 	new_key("second", id2, raw2);
 	snprintf(line, sizeof(line), "X-Api-Key: %s", key);
