@@ -461,7 +461,7 @@ Test(service, every_guarded_route_answers_401_to_a_bad_token_with_or_without_a_b
 	char			 queries[2][512], qs[512];
 	const struct route	*rt;
 	char			 tok[SECRET_MAX + 1], auth[3][160], prj[64];
-	char			 path[256], full[512];
+	char			 path[256], full[1024];
 	const char		*body;
 	size_t			 n, i, m, q, a, guarded = 0;
 	struct hresp		*r;
@@ -492,8 +492,9 @@ Test(service, every_guarded_route_answers_401_to_a_bad_token_with_or_without_a_b
 			body = (rt[i].flags & R_BODY) ? "{}" : NULL;
 			for (q = 0; q < 2; q++)
 				for (a = 0; a < 3; a++) {
-					snprintf(full, sizeof(full), "%s%s",
-					    path, queries[q]);
+					strlcpy(full, path, sizeof(full));
+					strlcat(full, queries[q],
+					    sizeof(full));
 					r = t_http(methods[m], full,
 					    auth[a][0] ? auth[a] : NULL,
 					    body ? JSON_CT : NULL, body, -1);
@@ -512,7 +513,8 @@ Test(service, every_guarded_route_answers_401_to_a_bad_token_with_or_without_a_b
 					    sizeof(qs));
 					strlcat(qs, "=x!", sizeof(qs));
 				}
-			snprintf(full, sizeof(full), "%s%s", path, qs);
+			strlcpy(full, path, sizeof(full));
+			strlcat(full, qs, sizeof(full));
 			r = t_http(methods[m], full, org.auth, NULL, NULL, 0);
 			t_error(r, 400, "validation_failed");
 			t_free(r);
