@@ -101,6 +101,7 @@ int	 valid_object(struct json_object *, const struct valid_field *,
 void	 valid_fields(struct json_object *, struct fval *);
 int	 valid_limit(const char *);
 int	 valid_bool(const char *);
+long long valid_seq(const char *);
 int	 valid_cursor(const char *, const char *, char *, char *);
 void	 valid_cursor_make(char *, const char *, const char *);
 int	 valid_time(const char *, size_t, long long, char *, char *);
@@ -326,16 +327,16 @@ struct actor {
 enum result store_orgs_auth(const unsigned char *, char *, char *);
 void	 store_orgs_seen(struct tokauth *, struct db_col *);
 enum result store_orgs_done(struct tokauth *, enum result);
-enum result store_orgs_create(const char *, struct org *,
-	    struct newsecret *);
+enum result store_orgs_create(const struct actor *, const char *,
+	    struct org *, struct newsecret *);
 enum result store_orgs_list(void (*)(void *, const struct org *), void *);
 enum result store_orgs_get(const char *, struct org *);
 enum result store_orgs_delete(const char *, int);
-enum result store_tokens_create(const char *, const char *,
-	    struct newsecret *, struct apikey *);
+enum result store_tokens_create(const struct actor *, const char *,
+	    const char *, struct newsecret *, struct apikey *);
 enum result store_tokens_list(const char *,
 	    void (*)(void *, const struct apikey *), void *);
-enum result store_tokens_revoke(const char *);
+enum result store_tokens_revoke(const struct actor *, const char *);
 
 /* store-projects.c */
 enum result store_projects_list(struct tokauth *, const char *,
@@ -343,11 +344,14 @@ enum result store_projects_list(struct tokauth *, const char *,
 	    void *);
 enum result store_projects_get(struct tokauth *, const char *,
 	    struct project *);
-enum result store_projects_create(const char *, const char *, size_t,
-	    const char *, struct project *, struct newsecret *);
-enum result store_projects_update(const char *, const char *, const char *,
-	    size_t, const char *, struct project *);
-enum result store_projects_delete(const char *, const char *);
+enum result store_projects_create(const struct actor *, const char *,
+	    const char *, size_t, const char *, struct project *,
+	    struct newsecret *);
+enum result store_projects_update(const struct actor *, const char *,
+	    const char *, const char *, size_t, const char *,
+	    struct project *);
+enum result store_projects_delete(const struct actor *, const char *,
+	    const char *);
 /* What deleting a project would remove (DELETE ?dryRun=true). */
 struct project_counts {
 	long long	 keys;		/* revoked ones too */
@@ -387,13 +391,16 @@ enum result store_purge_status(void (*)(void *, const struct purge_job *),
 enum result store_keys_list(struct tokauth *, const char *, int,
 	    void (*)(void *, const struct apikey *), void *);
 enum result store_keys_get(struct tokauth *, const char *, struct apikey *);
-enum result store_keys_create(const char *, const char *,
-	    const struct keyspec *, int, struct newsecret *, struct apikey *);
-enum result store_keys_update(const char *, const char *,
-	    const struct keyspec *, struct apikey *);
-enum result store_keys_roll(const char *, const char *,
-	    const struct keyspec *, int, struct newsecret *, struct apikey *);
-enum result store_keys_revoke(const char *, const char *);
+enum result store_keys_create(const struct actor *, const char *,
+	    const char *, const struct keyspec *, int, struct newsecret *,
+	    struct apikey *);
+enum result store_keys_update(const struct actor *, const char *,
+	    const char *, const struct keyspec *, struct apikey *);
+enum result store_keys_roll(const struct actor *, const char *,
+	    const char *, const struct keyspec *, int, struct newsecret *,
+	    struct apikey *);
+enum result store_keys_revoke(const struct actor *, const char *,
+	    const char *);
 enum result store_keys_verify(const unsigned char *, const char *,
 	    struct keyauth *);
 void	 store_keys_touch(const char *);
@@ -401,6 +408,31 @@ void	 store_keys_touch(const char *);
 /* store-events.c */
 enum result store_events_insert(const char *, const char *,
 	    const char *const *, const size_t *, size_t);
+
+/* store-audit.c */
+#define AUDIT_HASH_LEN	64	/* lower-case hex SHA-256 */
+#define AUDIT_BODY_MAX	16384	/* an event's canonical JSON, and NUL */
+#define AUDIT_SEQ_MAX	9007199254740992LL /* 2^53: JCS integers */
+
+/* A stored event: the canonical JSON that was hashed, and its hash. */
+struct audit_event {
+	long long	 seq;
+	char		 hash[AUDIT_HASH_LEN + 1];
+	char		 body[AUDIT_BODY_MAX];	/* without "hash" */
+	size_t		 len;
+};
+
+enum result store_audit_add(const struct actor *, const char *,
+	    const char *, const char *, const char *, const char *,
+	    struct json_object *);
+void	 store_audit_change(struct json_object *, const char *,
+	    struct json_object *, struct json_object *);
+void	 store_audit_hash(const char *, const char *, size_t, char *);
+enum result store_audit_list(struct tokauth *, long long, const char *,
+	    int, void (*)(void *, const struct audit_event *), void *);
+enum result store_audit_walk(const char *, long long, int,
+	    void (*)(void *, const struct audit_event *), void *, int *);
+enum result store_audit_head(const char *, long long *, char *);
 
 /* store-schema.c */
 enum result store_schema_applied(long long, char *, int *);
@@ -436,6 +468,8 @@ enum qparam {
 	Q_CURSOR,		/* a nextCursor this API returned */
 	Q_INCLUDE_REVOKED,	/* true or false */
 	Q_DRY_RUN,		/* true or false */
+	Q_AUDIT_CURSOR,		/* "cursor" of /audit-events: a seq */
+	Q_TARGET_ID,		/* a prj_, key_ or tok_ id */
 	Q__MAX
 };
 #define QP(q)		(1u << (q))
@@ -447,6 +481,8 @@ struct query {
 	char		 cursor_id[ID_LEN + 1];
 	int		 include_revoked;
 	int		 dry_run;
+	long long	 seq_cursor;	/* Q_AUDIT_CURSOR: below this seq */
+	char		 target_id[ID_LEN + 1];	/* Q_TARGET_ID, or "" */
 };
 
 struct request {
@@ -559,6 +595,9 @@ void	 handler_keys_get(struct request *);
 void	 handler_keys_update(struct request *);
 void	 handler_keys_roll(struct request *);
 void	 handler_keys_delete(struct request *);
+
+/* handler-audit.c */
+void	 handler_audit_list(struct request *);
 
 /* handler-ingest.c */
 void	 handler_verify(struct request *);

@@ -160,8 +160,8 @@ handler_keys_create(struct request *r)
 	if (secret_id_valid(r->param[0], "prj_") != 0)
 		rc = RES_NOT_FOUND;
 	else
-		rc = store_keys_create(r->org_id, r->param[0], &b.spec,
-		    r->conf->max_keys, &ns, &k);
+		rc = store_keys_create(&r->actor, r->org_id, r->param[0],
+		    &b.spec, r->conf->max_keys, &ns, &k);
 	if (rc != RES_OK) {
 		explicit_bzero(&ns, sizeof(ns));
 		resp_result(r, rc);
@@ -203,7 +203,8 @@ handler_keys_update(struct request *r)
 	if (secret_id_valid(r->param[0], "key_") != 0)
 		rc = RES_NOT_FOUND;
 	else
-		rc = store_keys_update(r->org_id, r->param[0], &b.spec, &k);
+		rc = store_keys_update(&r->actor, r->org_id, r->param[0],
+		    &b.spec, &k);
 	if (rc != RES_OK)
 		resp_result(r, rc);
 	else
@@ -224,8 +225,8 @@ handler_keys_roll(struct request *r)
 	if (secret_id_valid(r->param[0], "key_") != 0)
 		rc = RES_NOT_FOUND;
 	else
-		rc = store_keys_roll(r->org_id, r->param[0], &b.spec,
-		    r->conf->max_keys, &ns, &k);
+		rc = store_keys_roll(&r->actor, r->org_id, r->param[0],
+		    &b.spec, r->conf->max_keys, &ns, &k);
 	if (rc != RES_OK) {
 		explicit_bzero(&ns, sizeof(ns));
 		resp_result(r, rc);
@@ -243,7 +244,7 @@ handler_keys_delete(struct request *r)
 	if (secret_id_valid(r->param[0], "key_") != 0)
 		rc = RES_NOT_FOUND;
 	else
-		rc = store_keys_revoke(r->org_id, r->param[0]);
+		rc = store_keys_revoke(&r->actor, r->org_id, r->param[0]);
 	if (rc != RES_OK)
 		resp_result(r, rc);
 	else

@@ -96,7 +96,7 @@ handler_projects_create(struct request *r)
 	struct json_object	*o, *key;
 	enum result		 rc;
 
-	rc = store_projects_create(r->org_id, name->str, name->len,
+	rc = store_projects_create(&r->actor, r->org_id, name->str, name->len,
 	    env->given ? env->str : "production", &p, &ns);
 	if (rc != RES_OK) {
 		explicit_bzero(&ns, sizeof(ns));
@@ -148,8 +148,8 @@ handler_projects_update(struct request *r)
 		resp_not_found(r);
 		return;
 	}
-	answer(r, store_projects_update(r->org_id, r->param[0], name->str,
-	    name->len, env->str, &p), &p);
+	answer(r, store_projects_update(&r->actor, r->org_id, r->param[0],
+	    name->str, name->len, env->str, &p), &p);
 }
 
 /*
@@ -170,7 +170,8 @@ handler_projects_delete(struct request *r)
 	else if (r->q.dry_run)
 		rc = store_projects_count(r->org_id, r->param[0], &p, &n);
 	else
-		rc = store_projects_delete(r->org_id, r->param[0]);
+		rc = store_projects_delete(&r->actor, r->org_id,
+		    r->param[0]);
 	if (rc != RES_OK) {
 		resp_result(r, rc);
 		return;

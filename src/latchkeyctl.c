@@ -16,6 +16,8 @@
 #include "extern.h"
 
 static int	 json_out;
+/* The actor of every change made here, for its audit event. */
+static const struct actor cli = { NULL, NULL, NULL };
 
 static void
 usage(int status)
@@ -28,6 +30,7 @@ usage(int status)
 	    "  token create ORG_ID [--name NAME] | token list ORG_ID |"
 	    " token revoke TOKEN_ID\n"
 	    "  purge status\n"
+	    "  audit list ORG_ID | audit verify ORG_ID | audit head ORG_ID\n"
 	    "       latchkeyctl --help | --version\n");
 	exit(status);
 }
@@ -337,7 +340,7 @@ org_cmd(int argc, char **argv, int force)
 		if (!check_name(argv[1]))
 			return die("name must be 1-100 characters without "
 			    "control characters", NULL);
-		if ((rc = store_orgs_create(argv[1], &o, &ns)) != RES_OK)
+		if ((rc = store_orgs_create(&cli, argv[1], &o, &ns)) != RES_OK)
 			return db_die(rc);
 		x = json_object_new_object();
 		json_object_object_add(x, "id", json_object_new_string(o.id));
@@ -441,7 +444,7 @@ token_cmd(int argc, char **argv, const char *name)
 			    "control characters", NULL);
 		if (secret_id_valid(argv[1], "org_") != 0)
 			return die("unknown organization", argv[1]);
-		rc = store_tokens_create(argv[1], name, &ns, &t);
+		rc = store_tokens_create(&cli, argv[1], name, &ns, &t);
 		if (rc == RES_NOT_FOUND)
 			return die("unknown organization", argv[1]);
 		if (rc != RES_OK)
@@ -472,7 +475,7 @@ token_cmd(int argc, char **argv, const char *name)
 	}
 	if (argc == 2 && strcmp(argv[0], "revoke") == 0) {
 		if (secret_id_valid(argv[1], "tok_") != 0 ||
-		    (rc = store_tokens_revoke(argv[1])) == RES_NOT_FOUND)
+		    (rc = store_tokens_revoke(&cli, argv[1])) == RES_NOT_FOUND)
 			return die("no active token", argv[1]);
 		if (rc != RES_OK)
 			return db_die(rc);
@@ -480,6 +483,238 @@ token_cmd(int argc, char **argv, const char *name)
 	}
 	usage(2);
 	return 1;
+}
+
+/* The state of an audit list or verify walk over one chain. */
+struct walk {
+	struct json_object	*arr;		/* list --json */
+	long long		 seq;		/* verify: the last good seq */
+	char			 prev[AUDIT_HASH_LEN + 1];
+	char			 bad[512];	/* verify: the first break */
+};
+
+/* Parses an event's stored body; NULL if it is no JSON object. */
+static struct json_object *
+event_parse(const struct audit_event *e)
+{
+	struct json_tokener	*tok = json_tokener_new();
+	struct json_object	*o;
+
+	if (tok == NULL)
+		exit(die("out of memory", NULL));
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, e->body, (int)e->len);
+	if (o != NULL && (json_tokener_get_parse_end(tok) != e->len ||
+	    !json_object_is_type(o, json_type_object))) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+static const char *
+member_str(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static void
+audit_row(void *arg, const struct audit_event *e)
+{
+	struct walk		*w = arg;
+	struct json_object	*o, *v, *t;
+	const char		*tid = "-", *prj = "-", *actor = "cli";
+
+	w->seq = e->seq;
+	if ((o = event_parse(e)) == NULL) {
+		if (!json_out)
+			printf("%lld\t(unreadable event)\n", e->seq);
+		return;
+	}
+	json_object_object_add(o, "hash", json_object_new_string(e->hash));
+	if (json_out) {
+		json_object_array_add(w->arr, o);
+		return;
+	}
+	if (json_object_object_get_ex(o, "target", &t) &&
+	    member_str(t, "id") != NULL)
+		tid = member_str(t, "id");
+	if (member_str(o, "projectId") != NULL)
+		prj = member_str(o, "projectId");
+	if (json_object_object_get_ex(o, "actor", &t) &&
+	    member_str(t, "id") != NULL)
+		actor = member_str(t, "id");
+	json_object_object_get_ex(o, "changes", &v);
+	printf("%lld\t%s\t%s\t%s\t%s\t%s\t%s\n", e->seq,
+	    member_str(o, "at") ? member_str(o, "at") : "-",
+	    member_str(o, "action") ? member_str(o, "action") : "-", tid, prj,
+	    actor, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+/*
+ * Checks one event against the chain so far: its place (seq), its link
+ * (prevHash) and its own hash, recomputed from the stored body with our
+ * JCS. The first break is kept in w->bad.
+ */
+static void
+audit_check(void *arg, const struct audit_event *e)
+{
+	struct walk		*w = arg;
+	struct json_object	*o, *v;
+	char			 hash[AUDIT_HASH_LEN + 1], *jcs;
+	const char		*prev;
+	long long		 seq;
+	size_t			 len;
+
+	if (w->bad[0] != '\0')
+		return;
+	if (e->seq != w->seq + 1) {
+		if (w->seq + 1 == e->seq - 1)
+			snprintf(w->bad, sizeof(w->bad), "seq %lld: missing "
+			    "(gap: the next event is seq %lld)", w->seq + 1,
+			    e->seq);
+		else
+			snprintf(w->bad, sizeof(w->bad), "seq %lld: missing "
+			    "(gap: seq %lld to %lld)", w->seq + 1, w->seq + 1,
+			    e->seq - 1);
+		return;
+	}
+	if ((o = event_parse(e)) == NULL) {
+		snprintf(w->bad, sizeof(w->bad), "seq %lld: hash mismatch "
+		    "(the stored event is not a JSON object)", e->seq);
+		return;
+	}
+	if (json_object_object_get_ex(o, "hash", NULL))
+		json_object_object_del(o, "hash");
+	seq = json_object_object_get_ex(o, "seq", &v) &&
+	    json_object_is_type(v, json_type_int) ?
+	    json_object_get_int64(v) : -1;
+	prev = member_str(o, "prevHash");
+	if ((jcs = jcs_string(o, &len)) == NULL) {
+		snprintf(w->bad, sizeof(w->bad), "seq %lld: hash mismatch "
+		    "(no canonical form: %s)", e->seq, strerror(errno));
+		json_object_put(o);
+		return;
+	}
+	store_audit_hash(prev != NULL ? prev : "", jcs, len, hash);
+	free(jcs);
+	if (seq != e->seq)
+		snprintf(w->bad, sizeof(w->bad), "seq %lld: wrong order (the "
+		    "event at seq %lld says seq %lld)", e->seq, e->seq, seq);
+	else if (strcmp(hash, e->hash) != 0)
+		snprintf(w->bad, sizeof(w->bad), "seq %lld: hash mismatch "
+		    "(stored %.12s..., recomputed %.12s...)", e->seq, e->hash,
+		    hash);
+	else if (prev == NULL || strcmp(prev, w->prev) != 0)
+		snprintf(w->bad, sizeof(w->bad), "seq %lld: wrong prevHash "
+		    "(%.12s..., but seq %lld has hash %.12s...)", e->seq,
+		    prev != NULL ? prev : "none", e->seq - 1, w->prev);
+	json_object_put(o);
+	if (w->bad[0] != '\0')
+		return;
+	w->seq = e->seq;
+	strlcpy(w->prev, e->hash, sizeof(w->prev));
+}
+
+#define AUDIT_PAGE	500	/* events read per query */
+
+/*
+ * audit list|verify|head ORG_ID: the organization's events oldest first;
+ * the whole chain checked, first break named (exit 1); the chain's head,
+ * to keep elsewhere.
+ */
+static int
+audit_cmd(int argc, char **argv)
+{
+	struct walk		 w;
+	struct org		 o;
+	struct json_object	*x;
+	char			 hash[AUDIT_HASH_LEN + 1];
+	long long		 head;
+	enum result		 rc;
+	int			 n, verify;
+
+	if (argc != 2 || (strcmp(argv[0], "list") != 0 &&
+	    strcmp(argv[0], "verify") != 0 && strcmp(argv[0], "head") != 0))
+		usage(2);
+	if (secret_id_valid(argv[1], "org_") != 0 ||
+	    (rc = store_orgs_get(argv[1], &o)) == RES_NOT_FOUND)
+		return die("unknown organization", argv[1]);
+	if (rc != RES_OK)
+		return db_die(rc);
+	if ((rc = store_audit_head(argv[1], &head, hash)) != RES_OK)
+		return rc == RES_NOT_FOUND ?
+		    die("unknown organization", argv[1]) : db_die(rc);
+	if (strcmp(argv[0], "head") == 0) {
+		if (!json_out) {
+			printf("%lld %s\n", head, hash);
+			return 0;
+		}
+		x = json_object_new_object();
+		json_object_object_add(x, "orgId",
+		    json_object_new_string(argv[1]));
+		json_object_object_add(x, "seq", json_object_new_int64(head));
+		json_object_object_add(x, "hash",
+		    json_object_new_string(hash));
+		emit(x);
+		return 0;
+	}
+	verify = strcmp(argv[0], "verify") == 0;
+	memset(&w, 0, sizeof(w));
+	memset(w.prev, '0', AUDIT_HASH_LEN);
+	w.arr = json_object_new_array();
+	do {
+		rc = store_audit_walk(argv[1], w.seq, AUDIT_PAGE, verify ?
+		    audit_check : audit_row, &w, &n);
+		if (rc != RES_OK) {
+			json_object_put(w.arr);
+			return db_die(rc);
+		}
+	} while (n == AUDIT_PAGE && w.bad[0] == '\0');
+	if (!verify) {
+		if (json_out)
+			emit(w.arr);
+		else
+			json_object_put(w.arr);
+		return 0;
+	}
+	json_object_put(w.arr);
+	/* The head row holds the chain's end: a cut-off tail shows here. */
+	if (w.bad[0] == '\0' && head != w.seq)
+		snprintf(w.bad, sizeof(w.bad), "seq %lld: missing (the chain "
+		    "ends at seq %lld, its head row says seq %lld)",
+		    w.seq + 1, w.seq, head);
+	else if (w.bad[0] == '\0' && strcmp(hash, w.prev) != 0)
+		snprintf(w.bad, sizeof(w.bad), "seq %lld: hash mismatch (the "
+		    "head row holds %.12s...)", w.seq, hash);
+	if (json_out) {
+		x = json_object_new_object();
+		json_object_object_add(x, "orgId",
+		    json_object_new_string(argv[1]));
+		json_object_object_add(x, "events",
+		    json_object_new_int64(w.seq));
+		json_object_object_add(x, "intact",
+		    json_object_new_boolean(w.bad[0] == '\0'));
+		json_object_object_add(x, "error", w.bad[0] ?
+		    json_object_new_string(w.bad) : NULL);
+		emit(x);
+	}
+	if (w.bad[0] != '\0') {
+		if (!json_out)
+			printf("chain broken at %s\n", w.bad);
+		return die("audit chain broken", w.bad);
+	}
+	if (!json_out)
+		printf("%lld events, chain intact\n", w.seq);
+	return 0;
 }
 
 int
@@ -532,6 +767,8 @@ main(int argc, char *argv[])
 		rc = token_cmd(n - 1, args + 1, name);
 	else if (strcmp(args[0], "purge") == 0 && n >= 2)
 		rc = purge_cmd(n - 1, args + 1);
+	else if (strcmp(args[0], "audit") == 0 && n >= 2)
+		rc = audit_cmd(n - 1, args + 1);
 	else
 		usage(2);
 	db_close();

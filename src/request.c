@@ -215,6 +215,23 @@ q_dry_run(const char *v, struct query *q)
 	return (q->dry_run = valid_bool(v)) < 0 ? -1 : 0;
 }
 
+static int
+q_audit_cursor(const char *v, struct query *q)
+{
+	return (q->seq_cursor = valid_seq(v)) < 0 ? -1 : 0;
+}
+
+static int
+q_target_id(const char *v, struct query *q)
+{
+	if (secret_id_valid(v, "prj_") != 0 &&
+	    secret_id_valid(v, "key_") != 0 &&
+	    secret_id_valid(v, "tok_") != 0)
+		return -1;
+	strlcpy(q->target_id, v, sizeof(q->target_id));
+	return 0;
+}
+
 static const struct {
 	const char	*name;
 	int		(*check)(const char *, struct query *);
@@ -227,6 +244,10 @@ static const struct {
 	[Q_INCLUDE_REVOKED] = { "includeRevoked", q_include_revoked,
 	    "includeRevoked must be true or false" },
 	[Q_DRY_RUN] = { "dryRun", q_dry_run, "dryRun must be true or false" },
+	[Q_AUDIT_CURSOR] = { "cursor", q_audit_cursor,
+	    "cursor is not one this API returned" },
+	[Q_TARGET_ID] = { "targetId", q_target_id,
+	    "targetId must be a prj_, key_ or tok_ id" },
 };
 
 /*

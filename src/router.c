@@ -35,6 +35,8 @@ static const struct route routes[] = {
 	{ M_DELETE, "/api-keys/:", handler_keys_delete, R_ORG, .query = 0 },
 	{ M_POST, "/api-keys/:/roll", handler_keys_roll,
 	    R_ORG | R_BODY | R_OPTBODY, BODY(key_roll_fields) },
+	{ M_GET, "/audit-events", handler_audit_list, R_TOKEN,
+	    .query = QP(Q_LIMIT) | QP(Q_AUDIT_CURSOR) | QP(Q_TARGET_ID) },
 	{ M_ANY & ~M_OPTIONS, "/verify", handler_verify, R_KEY, .query = 0 },
 	{ M_POST, "/events", handler_events, R_KEY | R_EVENTS, .query = 0 },
 	{ M_GET, "/healthz", handler_healthz, 0, .query = 0 },

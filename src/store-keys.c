@@ -4,8 +4,11 @@
  * lookup behind /verify, which decides revocation, expiry (by the
  * database's clock) and address blocks in one round trip. Nothing here is
  * cached: a change is seen by the very next lookup in every worker.
+ * Each change writes its audit event (store-audit.c) in its transaction.
  */
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "extern.h"
 
@@ -250,6 +253,31 @@ spec_fits(const struct keyspec *spec)
 	    (spec->cidrs == NULL || strlen(spec->cidrs) < CIDR_LIST_LEN);
 }
 
+static struct json_object *
+str_or_null(const char *s)
+{
+	return s[0] == '\0' ? NULL : json_object_new_string(s);
+}
+
+/*
+ * The audit event's changes from key old to key k: name, expiresAt and
+ * allowedCidrs, as the API shows them, where they differ.
+ */
+static struct json_object *
+key_changes(const struct apikey *old, const struct apikey *k)
+{
+	struct json_object	*ch = json_object_new_object();
+
+	store_audit_change(ch, "name", old->has_name ?
+	    json_object_new_string(old->name) : NULL, k->has_name ?
+	    json_object_new_string(k->name) : NULL);
+	store_audit_change(ch, "expiresAt", str_or_null(old->expires),
+	    str_or_null(k->expires));
+	store_audit_change(ch, "allowedCidrs", cidr_list_to_json(old->cidrs),
+	    cidr_list_to_json(k->cidrs));
+	return ch;
+}
+
 /* Rolls back the open transaction and returns rc. */
 static enum result
 undo(enum result rc)
@@ -260,13 +288,14 @@ undo(enum result rc)
 
 /*
  * Creates a key for project prj of org with spec's name, expiry and
- * blocks, unless the project has max active keys already. Fills ns and k.
- * RES_OK, RES_NOT_FOUND, RES_LIMIT, RES_DB_ERROR for a value too long to
- * store, or a database result. The project row is locked, so concurrent
- * creates cannot pass the limit together.
+ * blocks, unless the project has max active keys already, with its event
+ * key.create by a. Fills ns and k. RES_OK, RES_NOT_FOUND, RES_LIMIT,
+ * RES_DB_ERROR for a value too long to store, or a database result. The
+ * project row is locked, so concurrent creates cannot pass the limit
+ * together.
  */
 enum result
-store_keys_create(const char *org, const char *prj,
+store_keys_create(const struct actor *ac, const char *org, const char *prj,
     const struct keyspec *spec, int max, struct newsecret *ns,
     struct apikey *k)
 {
@@ -293,20 +322,24 @@ store_keys_create(const char *org, const char *prj,
 		return undo(RES_LIMIT);
 	if ((rc = insert(prj, spec, ns)) != RES_OK ||
 	    (rc = get_locked(org, ns->id, k, &active)) != RES_OK ||
-	    (rc = db_commit()) != RES_OK)
+	    (rc = store_audit_add(ac, org, "key.create", "key", ns->id, prj,
+	    NULL)) != RES_OK || (rc = db_commit()) != RES_OK)
 		return undo(rc);
 	return RES_OK;
 }
 
 /*
  * Changes the name, expiry and/or blocks of active key id of org as spec
- * says; fills k with the result. RES_OK, RES_NOT_FOUND, RES_INACTIVE,
- * RES_DB_ERROR for a value too long to store, or a database result.
+ * says, with its event key.update by a (old and new value of each field
+ * that changed); fills k with the result. RES_OK, RES_NOT_FOUND,
+ * RES_INACTIVE, RES_DB_ERROR for a value too long to store, or a
+ * database result.
  */
 enum result
-store_keys_update(const char *org, const char *id,
+store_keys_update(const struct actor *ac, const char *org, const char *id,
     const struct keyspec *spec, struct apikey *k)
 {
+	struct apikey	 old;
 	enum result	 rc;
 	int		 active;
 	struct db_arg	 a[] = { ARG_INT(spec->set_name), ARG_NULL,
@@ -331,13 +364,14 @@ store_keys_update(const char *org, const char *id,
 	}
 	if ((rc = db_begin()) != RES_OK)
 		return rc;
-	if ((rc = get_locked(org, id, k, &active)) != RES_OK)
+	if ((rc = get_locked(org, id, &old, &active)) != RES_OK)
 		return undo(rc);
 	if (!active)
 		return undo(RES_INACTIVE);
 	if ((rc = db_exec(stmts[STMT_UPDATE], a, NARG(a), NULL, 0)) !=
 	    RES_OK || (rc = get_locked(org, id, k, &active)) != RES_OK ||
-	    (rc = db_commit()) != RES_OK)
+	    (rc = store_audit_add(ac, org, "key.update", "key", id, k->owner,
+	    key_changes(&old, k))) != RES_OK || (rc = db_commit()) != RES_OK)
 		return undo(rc);
 	return RES_OK;
 }
@@ -346,16 +380,19 @@ store_keys_update(const char *org, const char *id,
  * Rolls active key id of org: a new key with its name and blocks and
  * spec's expiry, and the old one ending spec->grace seconds from now (or
  * sooner, if it already did) with replacedBy set, in one transaction.
- * Fills ns and k with the new key. RES_OK, RES_NOT_FOUND, RES_ROLLED,
- * RES_INACTIVE, RES_LIMIT (the project would hold more than max active
- * keys), or a database result.
+ * Its event key.roll by a names the rolled key, with its expiresAt and
+ * replacedBy (the new key's id) as changes. Fills ns and k with the new
+ * key. RES_OK, RES_NOT_FOUND, RES_ROLLED, RES_INACTIVE, RES_LIMIT (the
+ * project would hold more than max active keys), or a database result.
  */
 enum result
-store_keys_roll(const char *org, const char *id, const struct keyspec *spec,
-    int max, struct newsecret *ns, struct apikey *k)
+store_keys_roll(const struct actor *ac, const char *org, const char *id,
+    const struct keyspec *spec, int max, struct newsecret *ns,
+    struct apikey *k)
 {
 	struct keyspec	 next;
-	struct apikey	 old;
+	struct apikey	 old, rolled;
+	struct json_object *ch;
 	long long	 n;
 	enum result	 rc;
 	int		 active;
@@ -390,24 +427,46 @@ store_keys_roll(const char *org, const char *id, const struct keyspec *spec,
 	if ((rc = insert(old.owner, &next, ns)) != RES_OK ||
 	    (rc = db_exec(stmts[STMT_ROLL_OLD], o, NARG(o), NULL, 0)) !=
 	    RES_OK || (rc = get_locked(org, ns->id, k, &active)) != RES_OK ||
-	    (rc = db_commit()) != RES_OK)
+	    (rc = get_locked(org, id, &rolled, &active)) != RES_OK)
+		return undo(rc);
+	ch = json_object_new_object();
+	store_audit_change(ch, "expiresAt", str_or_null(old.expires),
+	    str_or_null(rolled.expires));
+	store_audit_change(ch, "replacedBy", NULL,
+	    json_object_new_string(ns->id));
+	if ((rc = store_audit_add(ac, org, "key.roll", "key", id, old.owner,
+	    ch)) != RES_OK || (rc = db_commit()) != RES_OK)
 		return undo(rc);
 	return RES_OK;
 }
 
 /*
- * Revokes key id of org, active or expired. RES_OK, RES_NOT_FOUND (no key
- * of org, or revoked already), or a database result.
+ * Revokes key id of org, active or expired, with its event key.revoke by
+ * a. RES_OK, RES_NOT_FOUND (no key of org, or revoked already), or a
+ * database result.
  */
 enum result
-store_keys_revoke(const char *org, const char *id)
+store_keys_revoke(const struct actor *ac, const char *org, const char *id)
 {
 	struct db_arg	 a[] = { ARG_CSTR(id), ARG_CSTR(org) };
+	struct apikey	 k;
 	enum result	 rc;
+	int		 active;
 
-	if ((rc = db_exec(stmts[STMT_REVOKE], a, NARG(a), NULL, 0)) != RES_OK)
+	if ((rc = db_begin()) != RES_OK)
 		return rc;
-	return db_affected() ? RES_OK : RES_NOT_FOUND;
+	if ((rc = get_locked(org, id, &k, &active)) != RES_OK)
+		return undo(rc);
+	if (k.revoked[0] != '\0')
+		return undo(RES_NOT_FOUND);
+	if ((rc = db_exec(stmts[STMT_REVOKE], a, NARG(a), NULL, 0)) != RES_OK)
+		return undo(rc);
+	if (db_affected() == 0)
+		return undo(RES_NOT_FOUND);
+	if ((rc = store_audit_add(ac, org, "key.revoke", "key", id, k.owner,
+	    NULL)) != RES_OK || (rc = db_commit()) != RES_OK)
+		return undo(rc);
+	return RES_OK;
 }
 
 /*

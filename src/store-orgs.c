@@ -1,6 +1,8 @@
 /*
  * The SQL of organizations and their management tokens: authentication of
  * every management request, and what latchkeyctl creates, lists and revokes.
+ * Each change writes its audit event (store-audit.c) in its transaction.
+ * An organization being purged (deleted_at set) is no longer listed.
  */
 #include <string.h>
 
@@ -16,6 +18,8 @@ enum stmt {
 	STMT_TOKEN_INSERT,
 	STMT_TOKEN_LIST,
 	STMT_TOKEN_REVOKE,
+	STMT_TOKEN_LOCK,
+	STMT_HEAD_INSERT,
 	STMT__MAX
 };
 
@@ -28,11 +32,13 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_ORG_INSERT] = "INSERT INTO organizations (id, name, created_at) "
 	    "VALUES (?, ?, ?)",
 	[STMT_ORG_LIST] = "SELECT o.id, o.name, o.created_at, "
-	    "(SELECT COUNT(*) FROM projects p WHERE p.org_id = o.id) "
-	    "FROM organizations o ORDER BY o.created_at, o.id",
+	    "(SELECT COUNT(*) FROM projects p WHERE p.org_id = o.id AND "
+	    "p.deleted_at IS NULL) FROM organizations o WHERE "
+	    "o.deleted_at IS NULL ORDER BY o.created_at, o.id",
 	[STMT_ORG_GET] = "SELECT o.id, o.name, o.created_at, "
-	    "(SELECT COUNT(*) FROM projects p WHERE p.org_id = o.id) "
-	    "FROM organizations o WHERE o.id = ?",
+	    "(SELECT COUNT(*) FROM projects p WHERE p.org_id = o.id AND "
+	    "p.deleted_at IS NULL) FROM organizations o WHERE o.id = ? AND "
+	    "o.deleted_at IS NULL",
 	[STMT_ORG_DELETE] = "DELETE FROM organizations WHERE id = ?",
 	[STMT_TOKEN_INSERT] = "INSERT INTO org_tokens (id, org_id, name, "
 	    "prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -41,6 +47,11 @@ static const char *const stmts[STMT__MAX] = {
 	    "ORDER BY created_at DESC, id DESC",
 	[STMT_TOKEN_REVOKE] = "UPDATE org_tokens SET revoked_at = "
 	    "UTC_TIMESTAMP(3) WHERE id = ? AND revoked_at IS NULL",
+	[STMT_TOKEN_LOCK] = "SELECT org_id FROM org_tokens WHERE id = ? AND "
+	    "revoked_at IS NULL FOR UPDATE",
+	/* The head of the new organization's audit chain, at seq 0. */
+	[STMT_HEAD_INSERT] = "INSERT INTO audit_heads (org_id, seq, hash) "
+	    "VALUES (?, 0, REPEAT('0', 64))",
 };
 
 /*
@@ -125,12 +136,14 @@ token_insert(const char *org, const char *name, struct newsecret *ns,
 }
 
 /*
- * Creates organization name and its first token in one transaction; fills
- * o and ns (ns->raw is the token to show once). RES_OK, RES_DB_ERROR for
- * a name too long to store, or a database result.
+ * Creates organization name and its first token in one transaction with
+ * its audit chain's head and the event org.create by a; fills o and ns
+ * (ns->raw is the token to show once). RES_OK, RES_DB_ERROR for a name
+ * too long to store, or a database result.
  */
 enum result
-store_orgs_create(const char *name, struct org *o, struct newsecret *ns)
+store_orgs_create(const struct actor *ac, const char *name, struct org *o,
+    struct newsecret *ns)
 {
 	char		 now[TIME_LEN + 1];
 	enum result	 rc;
@@ -148,6 +161,9 @@ store_orgs_create(const char *name, struct org *o, struct newsecret *ns)
 		return rc;
 	if ((rc = db_exec(stmts[STMT_ORG_INSERT], a, NARG(a), NULL, 0)) !=
 	    RES_OK || (rc = token_insert(o->id, NULL, ns, now)) != RES_OK ||
+	    (rc = db_exec(stmts[STMT_HEAD_INSERT], a, 1, NULL, 0)) !=
+	    RES_OK || (rc = store_audit_add(ac, o->id, "org.create", "org",
+	    o->id, NULL, NULL)) != RES_OK ||
 	    (rc = db_commit()) != RES_OK) {
 		db_rollback();
 		return rc;
@@ -226,13 +242,14 @@ store_orgs_delete(const char *id, int force)
 }
 
 /*
- * Creates a token for organization org with an optional name; fills ns
- * and its metadata t. RES_OK, RES_NOT_FOUND when org does not exist,
- * RES_DB_ERROR for a name too long to store, or a database result.
+ * Creates a token for organization org with an optional name, and its
+ * event token.create by a, in one transaction; fills ns and its metadata
+ * t. RES_OK, RES_NOT_FOUND when org does not exist, RES_DB_ERROR for a
+ * name too long to store, or a database result.
  */
 enum result
-store_tokens_create(const char *org, const char *name, struct newsecret *ns,
-    struct apikey *t)
+store_tokens_create(const struct actor *ac, const char *org,
+    const char *name, struct newsecret *ns, struct apikey *t)
 {
 	struct org	 o;
 	char		 now[TIME_LEN + 1];
@@ -246,8 +263,14 @@ store_tokens_create(const char *org, const char *name, struct newsecret *ns,
 		return rc;
 	secret_make(ns, "tok_", TOKEN_PREFIX);
 	db_now(now, t->created);
-	if ((rc = token_insert(org, name, ns, now)) != RES_OK)
+	if ((rc = db_begin()) != RES_OK)
 		return rc;
+	if ((rc = token_insert(org, name, ns, now)) != RES_OK ||
+	    (rc = store_audit_add(ac, org, "token.create", "token", ns->id,
+	    NULL, NULL)) != RES_OK || (rc = db_commit()) != RES_OK) {
+		db_rollback();
+		return rc;
+	}
 	strlcpy(t->id, ns->id, sizeof(t->id));
 	strlcpy(t->owner, org, sizeof(t->owner));
 	strlcpy(t->prefix, ns->prefix, sizeof(t->prefix));
@@ -277,15 +300,42 @@ store_tokens_list(const char *org, void (*cb)(void *, const struct apikey *),
 	return row < 0 ? RES_DB_ERROR : RES_OK;
 }
 
-/* Revokes token id. RES_OK, RES_NOT_FOUND when no live token has it. */
+/*
+ * Revokes token id, with its event token.revoke by a, in one transaction.
+ * RES_OK, RES_NOT_FOUND when no live token has it, or a database result.
+ */
 enum result
-store_tokens_revoke(const char *id)
+store_tokens_revoke(const struct actor *ac, const char *id)
 {
+	char		 org[ID_LEN + 1];
 	struct db_arg	 a[] = { ARG_CSTR(id) };
+	struct db_col	 c[] = { COL_STR(org) };
 	enum result	 rc;
+	int		 row;
 
+	if ((rc = db_begin()) != RES_OK)
+		return rc;
+	if ((rc = db_exec(stmts[STMT_TOKEN_LOCK], a, NARG(a), c, NARG(c))) !=
+	    RES_OK)
+		goto fail;
+	if ((row = db_fetch()) != 1) {
+		rc = row == 0 ? RES_NOT_FOUND : RES_DB_ERROR;
+		goto fail;
+	}
+	while (db_fetch() == 1)
+		continue;
 	if ((rc = db_exec(stmts[STMT_TOKEN_REVOKE], a, NARG(a), NULL, 0)) !=
 	    RES_OK)
-		return rc;
-	return db_affected() ? RES_OK : RES_NOT_FOUND;
+		goto fail;
+	if (db_affected() == 0) {
+		rc = RES_NOT_FOUND;
+		goto fail;
+	}
+	if ((rc = store_audit_add(ac, org, "token.revoke", "token", id, NULL,
+	    NULL)) != RES_OK || (rc = db_commit()) != RES_OK)
+		goto fail;
+	return RES_OK;
+fail:
+	db_rollback();
+	return rc;
 }

@@ -2,9 +2,12 @@
  * The SQL of projects. Every statement is scoped by the organization, so
  * another organization's project looks exactly like one that never existed,
  * and every read skips deleted projects (deleted_at set: their rows wait
- * for the purger, purge.c), so a deleted one looks the same.
+ * for the purger, purge.c), so a deleted one looks the same. Each change
+ * writes its audit event (store-audit.c) in its own transaction.
  */
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "extern.h"
 
@@ -13,6 +16,7 @@ enum stmt {
 	STMT_LIST_AFTER,
 	STMT_GET_TOKEN,
 	STMT_GET,
+	STMT_GET_LOCKED,
 	STMT_INSERT,
 	STMT_KEY_INSERT,
 	STMT_UPDATE,
@@ -49,6 +53,8 @@ static const char *const stmts[STMT__MAX] = {
 	    " AND p.id = ?" WHERE_TOKEN,
 	[STMT_GET] = "SELECT " COLS " FROM projects WHERE id = ? AND "
 	    "org_id = ? AND deleted_at IS NULL",
+	[STMT_GET_LOCKED] = "SELECT " COLS " FROM projects WHERE id = ? AND "
+	    "org_id = ? AND deleted_at IS NULL FOR UPDATE",
 	[STMT_INSERT] = "INSERT INTO projects (id, org_id, name, environment, "
 	    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
 	[STMT_KEY_INSERT] = "INSERT INTO api_keys (id, project_id, name, "
@@ -159,13 +165,15 @@ store_projects_get(struct tokauth *ta, const char *id, struct project *p)
 }
 
 /*
- * Creates a project of org and its first API key in one transaction; fills
- * p and ns (ns->raw is the key to show once). RES_OK, RES_DB_ERROR for a
- * name too long to store, or a database result.
+ * Creates a project of org and its first API key in one transaction, with
+ * its event project.create by a; fills p and ns (ns->raw is the key to
+ * show once). RES_OK, RES_DB_ERROR for a name too long to store, or a
+ * database result.
  */
 enum result
-store_projects_create(const char *org, const char *name, size_t namelen,
-    const char *env, struct project *p, struct newsecret *ns)
+store_projects_create(const struct actor *ac, const char *org,
+    const char *name, size_t namelen, const char *env, struct project *p,
+    struct newsecret *ns)
 {
 	char		 now[TIME_LEN + 1];
 	enum result	 rc;
@@ -194,7 +202,9 @@ store_projects_create(const char *org, const char *name, size_t namelen,
 	if ((rc = db_exec(stmts[STMT_INSERT], a, NARG(a), NULL, 0)) !=
 	    RES_OK ||
 	    (rc = db_exec(stmts[STMT_KEY_INSERT], k, NARG(k), NULL, 0)) !=
-	    RES_OK || (rc = db_commit()) != RES_OK) {
+	    RES_OK || (rc = store_audit_add(ac, org, "project.create",
+	    "project", p->id, p->id, NULL)) != RES_OK ||
+	    (rc = db_commit()) != RES_OK) {
 		db_rollback();
 		return rc;
 	}
@@ -203,14 +213,18 @@ store_projects_create(const char *org, const char *name, size_t namelen,
 
 /*
  * Sets the name (when name is not NULL) and/or the environment (when env is
- * not NULL) of project id of org; fills p with the result. RES_OK,
- * RES_NOT_FOUND, or a database result.
+ * not NULL) of project id of org, with its event project.update by a
+ * (the old and new value of each field that changed), in one transaction;
+ * fills p with the result. RES_OK, RES_NOT_FOUND, or a database result.
  */
 enum result
-store_projects_update(const char *org, const char *id, const char *name,
-    size_t namelen, const char *env, struct project *p)
+store_projects_update(const struct actor *ac, const char *org,
+    const char *id, const char *name, size_t namelen, const char *env,
+    struct project *p)
 {
 	char		 now[TIME_LEN + 1], api[TIME_LEN + 1];
+	struct project	 old;
+	struct json_object *ch;
 	enum result	 rc;
 
 	if (name != NULL && namelen > NAME_MAX_BYTES)
@@ -226,22 +240,45 @@ store_projects_update(const char *org, const char *id, const char *name,
 		a[0].type = DB_NULL;
 	if (env == NULL)
 		a[1].type = DB_NULL;
-	if ((rc = db_exec(stmts[STMT_UPDATE], a, NARG(a), NULL, 0)) != RES_OK)
+	if ((rc = db_begin()) != RES_OK)
 		return rc;
-	if (db_affected() == 0)
-		return RES_NOT_FOUND;
-	return rows(STMT_GET, g, NARG(g), NULL, copy, p);
+	/* The old row, locked: the event's changes are exact. */
+	if ((rc = rows(STMT_GET_LOCKED, g, NARG(g), NULL, copy, &old)) !=
+	    RES_OK ||
+	    (rc = db_exec(stmts[STMT_UPDATE], a, NARG(a), NULL, 0)) != RES_OK)
+		goto fail;
+	if (db_affected() == 0) {
+		rc = RES_NOT_FOUND;
+		goto fail;
+	}
+	if ((rc = rows(STMT_GET, g, NARG(g), NULL, copy, p)) != RES_OK)
+		goto fail;
+	ch = json_object_new_object();
+	store_audit_change(ch, "name", json_object_new_string(old.name),
+	    json_object_new_string(p->name));
+	store_audit_change(ch, "environment",
+	    json_object_new_string(old.environment),
+	    json_object_new_string(p->environment));
+	if ((rc = store_audit_add(ac, org, "project.update", "project", id,
+	    id, ch)) != RES_OK || (rc = db_commit()) != RES_OK)
+		goto fail;
+	return RES_OK;
+fail:
+	db_rollback();
+	return rc;
 }
 
 /*
  * Deletes project id of org at once, whatever it holds: marks it deleted,
- * revokes its keys and writes its purge job, in one short transaction.
+ * revokes its keys and writes its purge job and its event project.delete
+ * by a, in one short transaction.
  * From the commit on no read finds it and its keys are refused; the
  * purger removes its rows in the background. RES_OK, RES_NOT_FOUND
  * (also for a project deleted already), or a database result.
  */
 enum result
-store_projects_delete(const char *org, const char *id)
+store_projects_delete(const struct actor *ac, const char *org,
+    const char *id)
 {
 	char		 now[TIME_LEN + 1], api[TIME_LEN + 1];
 	enum result	 rc;
@@ -263,7 +300,8 @@ store_projects_delete(const char *org, const char *id)
 	if ((rc = db_exec(stmts[STMT_REVOKE_KEYS], k, NARG(k), NULL, 0)) !=
 	    RES_OK ||
 	    (rc = db_exec(stmts[STMT_JOB], j, NARG(j), NULL, 0)) != RES_OK ||
-	    (rc = db_commit()) != RES_OK)
+	    (rc = store_audit_add(ac, org, "project.delete", "project", id,
+	    id, NULL)) != RES_OK || (rc = db_commit()) != RES_OK)
 		goto fail;
 	return RES_OK;
 fail:

@@ -578,6 +578,22 @@ valid_limit(const char *s)
 	return v <= 100 ? v : -1;
 }
 
+/*
+ * An audit log cursor: a seq, plain decimal from 1 to 2^53 (JCS integers),
+ * no sign, no leading zero. The value, or -1.
+ */
+long long
+valid_seq(const char *s)
+{
+	size_t		 n = strlen(s);
+	long long	 v;
+
+	if (n == 0 || n > 16 || s[0] == '0' || strspn(s, "0123456789") != n)
+		return -1;
+	v = strtoll(s, NULL, 10);
+	return v <= AUDIT_SEQ_MAX ? v : -1;
+}
+
 /* A boolean parameter: 1 for "true", 0 for "false", -1 for anything else. */
 int
 valid_bool(const char *s)
