@@ -186,6 +186,48 @@ write_pidfile(int fd, const char *path)
 	return 0;
 }
 
+/*
+ * Detaches like daemon(3) without chdir (standard input, output and error
+ * to /dev/null unless keep_stdio), but the parent exits only once the
+ * child has written its pid into the locked pidfile pidfd (-1: none), so
+ * that a service manager reading the file when the parent exits (systemd's
+ * Type=forking) finds the right pid; the parent exits 1 when the child
+ * fails before that.
+ */
+static int
+detach(int pidfd, const char *pidfile, int keep_stdio)
+{
+	int	 p[2], fd;
+	char	 b = 0;
+
+	if (pipe(p) == -1)
+		return -1;
+	switch (fork()) {
+	case -1:
+		return -1;
+	case 0:
+		break;
+	default:
+		close(p[1]);
+		_exit(read(p[0], &b, 1) == 1 ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() == -1 ||
+	    (pidfd != -1 && write_pidfile(pidfd, pidfile) == -1))
+		_exit(1);
+	if (!keep_stdio && (fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	if (write(p[1], &b, 1) != 1)
+		_exit(1);
+	close(p[1]);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -243,13 +285,16 @@ main(int argc, char *argv[])
 	fd = sock[0] == '/' ? listen_unix(&c, sock) : listen_tcp(sock);
 	if (fd == -1)
 		return 1;
-	if (!fg && daemon(1, strcmp(c.log, "stderr") == 0) == -1) {
-		fprintf(stderr, "latchkeyd: daemon: %s\n", strerror(errno));
+	if (!fg) {
+		if (detach(pidfd, c.pidfile,
+		    strcmp(c.log, "stderr") == 0) == -1) {
+			fprintf(stderr, "latchkeyd: detach: %s\n",
+			    strerror(errno));
+			return 1;
+		}
+	} else if (pidfd != -1 && write_pidfile(pidfd, c.pidfile) == -1)
 		return 1;
-	}
 	log_forked();
-	if (pidfd != -1 && write_pidfile(pidfd, c.pidfile) == -1)
-		return 1;
 	rc = master_run(fd, &c, path);
 	close(fd);
 	if (sock[0] == '/')
