@@ -146,9 +146,17 @@ handler_keys_list(struct request *r)
 	resp_json(r, 200, o);
 }
 
-/* POST /projects/{id}/api-keys: a new key, its raw value shown once. */
-void
-handler_keys_create(struct request *r)
+/* A store function that makes a key: create, roll. */
+typedef enum result (*key_maker)(const struct actor *, const char *,
+    const char *, const struct keyspec *, int, struct newsecret *,
+    struct apikey *);
+
+/*
+ * Makes a key with make for the resource of r's path (an id of prefix
+ * idp): the body as a keyspec, then 201 with the new key.
+ */
+static void
+new_key(struct request *r, const char *idp, key_maker make)
 {
 	struct keybody		 b;
 	struct newsecret	 ns;
@@ -157,17 +165,24 @@ handler_keys_create(struct request *r)
 
 	if (key_body(r, &b) != 0)
 		return;
-	if (secret_id_valid(r->param[0], "prj_") != 0)
+	if (secret_id_valid(r->param[0], idp) != 0)
 		rc = RES_NOT_FOUND;
 	else
-		rc = store_keys_create(&r->actor, r->org_id, r->param[0],
-		    &b.spec, r->conf->max_keys, &ns, &k);
+		rc = make(&r->actor, r->org_id, r->param[0], &b.spec,
+		    r->conf->max_keys, &ns, &k);
 	if (rc != RES_OK) {
 		explicit_bzero(&ns, sizeof(ns));
 		resp_result(r, rc);
 		return;
 	}
 	created(r, &k, &ns);
+}
+
+/* POST /projects/{id}/api-keys: a new key, its raw value shown once. */
+void
+handler_keys_create(struct request *r)
+{
+	new_key(r, "prj_", store_keys_create);
 }
 
 /* GET /api-keys/{id}: one key, active or not. */
@@ -215,24 +230,7 @@ handler_keys_update(struct request *r)
 void
 handler_keys_roll(struct request *r)
 {
-	struct keybody		 b;
-	struct newsecret	 ns;
-	struct apikey		 k;
-	enum result		 rc;
-
-	if (key_body(r, &b) != 0)
-		return;
-	if (secret_id_valid(r->param[0], "key_") != 0)
-		rc = RES_NOT_FOUND;
-	else
-		rc = store_keys_roll(&r->actor, r->org_id, r->param[0],
-		    &b.spec, r->conf->max_keys, &ns, &k);
-	if (rc != RES_OK) {
-		explicit_bzero(&ns, sizeof(ns));
-		resp_result(r, rc);
-		return;
-	}
-	created(r, &k, &ns);
+	new_key(r, "key_", store_keys_roll);
 }
 
 /* DELETE /api-keys/{id}: revoked for every worker once this answers. */
