@@ -382,7 +382,7 @@ enum result store_purge_claim(const char *, int, int, struct purge_job *);
 enum result store_purge_retention(void);
 void	 store_purge_release(const struct purge_job *, const char *, int);
 enum result store_purge_step(struct purge_job *, const char *,
-	    const struct config *, long long *, int *);
+	    const struct config *, int, long long *, int *);
 enum result store_purge_org(const char *, int);
 enum result store_purge_status(void (*)(void *, const struct purge_job *),
 	    void *);

@@ -247,7 +247,7 @@ renew(const struct purge_job *job, const char *owner, int lease, long long n)
  */
 static enum result
 project_step(const struct purge_job *job, const char *owner,
-    const struct config *c, long long *n, int *done)
+    const struct config *c, int batch, long long *n, int *done)
 {
 	struct db_arg	 s[] = { ARG_CSTR(job->target) };
 	struct db_arg	 l[] = { ARG_INT(c->request_timeout),
@@ -276,14 +276,13 @@ project_step(const struct purge_job *job, const char *owner,
 			    "not deleted: job dropped", job->target);
 			goto finish;
 		}
-		if ((rc = del(STMT_EVENTS, job->target, c->purge_batch,
+		if ((rc = del(STMT_EVENTS, job->target, batch, n)) != RES_OK)
+			goto fail;
+		if (*n == 0 && (rc = del(STMT_INCIDENTS, job->target, batch,
 		    n)) != RES_OK)
 			goto fail;
-		if (*n == 0 && (rc = del(STMT_INCIDENTS, job->target,
-		    c->purge_batch, n)) != RES_OK)
-			goto fail;
-		if (*n == 0 && (rc = del(STMT_KEYS, job->target,
-		    c->purge_batch, n)) != RES_OK)
+		if (*n == 0 && (rc = del(STMT_KEYS, job->target, batch, n)) !=
+		    RES_OK)
 			goto fail;
 		if (*n > 0 || !final) {
 			if ((rc = renew(job, owner, PURGE_LEASE, *n)) !=
@@ -370,13 +369,13 @@ fail:
  */
 static enum result
 retention_step(struct purge_job *job, const char *owner,
-    const struct config *c, long long *n, int *done)
+    const struct config *c, int batch, long long *n, int *done)
 {
 	char		 prj[ID_LEN + 1] = "";
 	struct db_arg	 a[] = { ARG_CSTR(job->position) };
 	struct db_col	 col[] = { COL_STR(prj) };
 	struct db_arg	 e[] = { ARG_CSTR(prj),
-	    ARG_INT(c->event_retention_days), ARG_INT(c->purge_batch) };
+	    ARG_INT(c->event_retention_days), ARG_INT(batch) };
 	struct db_arg	 p[] = { ARG_CSTR(prj), ARG_CSTR(owner) };
 	struct db_arg	 d[] = { ARG_INT(PURGE_RETENTION_EVERY),
 	    ARG_CSTR(owner) };
@@ -408,13 +407,13 @@ retention_step(struct purge_job *job, const char *owner,
 	    RES_OK)
 		goto fail;
 	*n = (long long)db_affected();
-	if (*n < c->purge_batch && (rc = db_exec(stmts[STMT_RET_POSITION], p,
+	if (*n < batch && (rc = db_exec(stmts[STMT_RET_POSITION], p,
 	    NARG(p), NULL, 0)) != RES_OK)
 		goto fail;
 	if ((rc = renew(job, owner, PURGE_LEASE, *n)) != RES_OK ||
 	    (rc = db_commit()) != RES_OK)
 		goto fail;
-	if (*n < c->purge_batch)
+	if (*n < batch)
 		strlcpy(job->position, prj, sizeof(job->position));
 	return RES_OK;
 fail:
@@ -423,23 +422,23 @@ fail:
 }
 
 /*
- * Runs one short transaction of job, claimed by owner, with c's batch
- * size: *removed rows went, *done is set when the job is finished.
+ * Runs one short transaction of job, claimed by owner, of at most batch
+ * rows: *removed rows went, *done is set when the job is finished.
  * RES_OK; RES_IN_USE when the job must wait (its grace time, or an
  * organization's projects); RES_NOT_FOUND when another node took it over;
  * or a database result (nothing of the transaction stays).
  */
 enum result
 store_purge_step(struct purge_job *job, const char *owner,
-    const struct config *c, long long *removed, int *done)
+    const struct config *c, int batch, long long *removed, int *done)
 {
 	*removed = 0;
 	*done = 0;
 	if (strcmp(job->kind, "project") == 0)
-		return project_step(job, owner, c, removed, done);
+		return project_step(job, owner, c, batch, removed, done);
 	if (strcmp(job->kind, "org") == 0)
 		return org_step(job, owner, c, done);
-	return retention_step(job, owner, c, removed, done);
+	return retention_step(job, owner, c, batch, removed, done);
 }
 
 /*
