@@ -1,8 +1,9 @@
 -- latchkey schema, migration 004: the audit log. Every change writes one
 -- event in the transaction that makes it (store-audit.c). audit_heads
 -- holds one row per organization, the head of its hash chain (the last
--- seq and its hash); a write locks it (SELECT ... FOR UPDATE), so the
--- events of one organization count 1, 2, 3 ... with no gap and no repeat.
+-- seq, its hash and the hash before it); a write locks it (the UPDATE
+-- that advances it), so the events of one organization count 1, 2, 3 ...
+-- with no gap and no repeat.
 -- audit_events keeps each event as the RFC 8785 canonical JSON text that
 -- was hashed (body, without its "hash" member) beside the hash; the other
 -- columns are copies for the indexes. Events go only with their
@@ -15,6 +16,7 @@ CREATE TABLE IF NOT EXISTS audit_heads (
 	org_id CHAR(26) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
 	seq BIGINT UNSIGNED NOT NULL,
 	hash CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+	prev_hash CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
 	PRIMARY KEY (org_id),
 	CONSTRAINT audit_heads_org_fk FOREIGN KEY (org_id)
 	    REFERENCES organizations (id) ON DELETE CASCADE
@@ -36,5 +38,5 @@ CREATE TABLE IF NOT EXISTS audit_events (
 	    REFERENCES organizations (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
-INSERT IGNORE INTO audit_heads (org_id, seq, hash)
-	SELECT id, 0, REPEAT('0', 64) FROM organizations;
+INSERT IGNORE INTO audit_heads (org_id, seq, hash, prev_hash)
+	SELECT id, 0, REPEAT('0', 64), REPEAT('0', 64) FROM organizations;

@@ -50,8 +50,8 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_TOKEN_LOCK] = "SELECT org_id FROM org_tokens WHERE id = ? AND "
 	    "revoked_at IS NULL FOR UPDATE",
 	/* The head of the new organization's audit chain, at seq 0. */
-	[STMT_HEAD_INSERT] = "INSERT INTO audit_heads (org_id, seq, hash) "
-	    "VALUES (?, 0, REPEAT('0', 64))",
+	[STMT_HEAD_INSERT] = "INSERT INTO audit_heads (org_id, seq, hash, "
+	    "prev_hash) VALUES (?, 0, REPEAT('0', 64), REPEAT('0', 64))",
 };
 
 /*
