@@ -386,6 +386,7 @@ enum result store_purge_step(struct purge_job *, const char *,
 enum result store_purge_org(const char *, int);
 enum result store_purge_status(void (*)(void *, const struct purge_job *),
 	    void *);
+enum result store_purge_pending(long long *);
 
 /* store-keys.c */
 enum result store_keys_list(struct tokauth *, const char *, int,

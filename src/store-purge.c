@@ -45,6 +45,7 @@ enum stmt {
 	STMT_STATUS,
 	STMT_LEFT_PROJECT,
 	STMT_LEFT_ORG,
+	STMT_PENDING,
 	STMT__MAX
 };
 
@@ -126,6 +127,8 @@ static const char *const stmts[STMT__MAX] = {
 	    "project_id = ?) + (SELECT COUNT(*) FROM api_keys WHERE "
 	    "project_id = ?) + 1",
 	[STMT_LEFT_ORG] = "SELECT COUNT(*) + 1 FROM projects WHERE org_id = ?",
+	[STMT_PENDING] = "SELECT COUNT(*) FROM purge_jobs WHERE "
+	    "kind = 'project'",
 };
 
 /*
@@ -501,6 +504,18 @@ store_purge_org(const char *org, int force)
 fail:
 	db_rollback();
 	return rc;
+}
+
+/*
+ * Sets *n to the number of deleted projects whose rows are still being
+ * purged (latchkey_purge_pending_projects). RES_OK or a database result.
+ */
+enum result
+store_purge_pending(long long *n)
+{
+	int	 found;
+
+	return ints(STMT_PENDING, NULL, 0, n, 1, &found);
 }
 
 /*
