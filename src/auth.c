@@ -88,6 +88,7 @@ token_lookup(struct request *r)
 static int
 refuse_key(struct request *r, enum result res)
 {
+	metrics_verify(res);
 	resp_result(r, res);
 	if (r->resp.status == 401)
 		resp_header(r, "X-Latchkey-Reason", resp_cred_reason(res));
@@ -125,7 +126,10 @@ key_lookup(struct request *r)
 	if (bad)
 		return refuse_key(r, RES_CRED_MALFORMED);
 	rc = store_keys_verify(hash, r->remote_addr, &r->key);
-	return rc == RES_OK ? 0 : refuse_key(r, rc);
+	if (rc != RES_OK)
+		return refuse_key(r, rc);
+	metrics_verify(RES_OK);
+	return 0;
 }
 
 /*

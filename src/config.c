@@ -65,6 +65,7 @@ static const struct option options[] = {
 	{ "purge_pause_ms", C_INT, O(purge_pause_ms), 0, 60000, "20" },
 	{ "event_retention_days", C_INT, O(event_retention_days), 0, 36500,
 	    "0" },
+	{ "metrics", C_BOOL, O(metrics), 0, 0, "no" },
 };
 #define OPTION__MAX (sizeof(options) / sizeof(options[0]))
 

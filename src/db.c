@@ -154,6 +154,9 @@ fail(unsigned int e, const char *msg)
 
 	strlcpy(lasterr, msg, sizeof(lasterr));
 	lasterrno = e;
+	/* Every error but a duplicate (an answer, not a fault) is logged. */
+	if (e != ER_DUP_ENTRY)
+		metrics_db_error();
 	if (e == ER_STATEMENT_TIMEOUT) {
 		log_msg(LOG_WARNING, "database %s: statement stopped after "
 		    "statement_timeout (%d s)", where, conf->statement_timeout);
@@ -214,6 +217,7 @@ db_connect(void)
 	    (unsigned int)conf->db_port, conf->db_socket,
 	    CLIENT_FOUND_ROWS) == NULL) {
 		strlcpy(lasterr, mysql_error(conn), sizeof(lasterr));
+		metrics_db_error();
 		log_msg(LOG_WARNING, "cannot connect to the database at %s: "
 		    "%s", where, lasterr);
 		mysql_close(conn);
@@ -259,6 +263,7 @@ db_ping_within(int ms)
 		p.revents = 0;
 		if ((left = deadline - now_ms()) <= 0 ||
 		    poll(&p, 1, (int)left) <= 0) {
+			metrics_db_error();
 			log_msg(LOG_WARNING, "database %s: no answer to a "
 			    "ping within %d ms", where, ms);
 			db_close();
@@ -311,6 +316,7 @@ prepare(const char *sql, MYSQL_STMT **out)
 			return RES_OK;
 		}
 	if (i == STMT_CACHE) {
+		metrics_db_error();
 		log_msg(LOG_ERR, "statement cache full (%d statements)",
 		    STMT_CACHE);
 		return RES_DB_ERROR;
@@ -350,6 +356,7 @@ db_query_text(const char *sql)
 static enum result
 miscounted(const char *sql, const char *what, size_t given, size_t want)
 {
+	metrics_db_error();
 	log_msg(LOG_ERR, "database: %zu %s given, %zu expected: %.60s", given,
 	    what, want, sql);
 	return RES_DB_ERROR;
@@ -465,6 +472,7 @@ db_fetch(void)
 		return rc == 1 ? -1 : 0;
 	}
 	if (rc == MYSQL_DATA_TRUNCATED) {
+		metrics_db_error();
 		log_msg(LOG_ERR, "database: column truncated");
 		return -1;
 	}

@@ -137,6 +137,7 @@ struct config {
 	int		 purge_batch;		/* rows per purge transaction */
 	int		 purge_pause_ms;	/* between purge transactions */
 	int		 event_retention_days;	/* 0: keep events forever */
+	int		 metrics;	/* GET /metrics answers */
 };
 
 int	 config_load(struct config *, const char *, char *, size_t);
@@ -553,6 +554,7 @@ enum route_flag {
 	R_EVENTS = 0x08,	/* JSON body, events_body_limit */
 	R_OPTBODY = 0x10,	/* the body may be left out */
 	R_TOKEN = 0x20,		/* management token, checked by the read */
+	R_METRICS = 0x40,	/* only with metrics = yes, else no path */
 };
 
 struct route {
@@ -626,6 +628,16 @@ int	 master_run(int, struct config *, const char *);
 
 /* purge.c */
 void	 purge_run(const struct config *, pid_t) __attribute__((noreturn));
+
+/* metrics.c */
+int	 metrics_init(void);
+void	 metrics_request(const struct route *, int, long long);
+void	 metrics_verify(enum result);
+void	 metrics_db_error(void);
+void	 metrics_restart(void);
+void	 metrics_workers(int);
+void	 handler_metrics(struct request *);
+const char *metrics_body(size_t *);
 
 /* jcs.c */
 int	 jcs_write(struct json_object *,

@@ -192,6 +192,8 @@ reaped(pid_t pid, int status)
 		if (s->pid != pid)
 			continue;
 		s->pid = 0;
+		if (s != &purger)
+			metrics_restart();
 		if (t - s->started < 1000)
 			s->fails++;
 		else
@@ -223,6 +225,18 @@ children(void)
 		n += slots[i].pid != 0;
 	for (i = 0; i < RETIRED__MAX; i++)
 		n += retired[i].pid != 0;
+	return n;
+}
+
+/* The workers of the slots that are running (not retired ones). */
+static int
+running(void)
+{
+	size_t	 i;
+	int	 n = 0;
+
+	for (i = 0; i < (size_t)nslots; i++)
+		n += slots[i].pid != 0;
 	return n;
 }
 
@@ -328,6 +342,8 @@ master_run(int fd, struct config *c, const char *path)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	nslots = c->workers > SLOTS_MAX ? SLOTS_MAX : c->workers;
 	log_msg(LOG_NOTICE, "starting %d workers on %s", nslots, c->listen);
+	/* Before any fork: every child adds to the same counters. */
+	metrics_init();
 	for (;;) {
 		t = worker_now_ms();
 		next = t + 1000;
@@ -339,6 +355,7 @@ master_run(int fd, struct config *c, const char *path)
 			else if (slots[i].next < next)
 				next = slots[i].next;
 		}
+		metrics_workers(running());
 		spawn_purger(c);
 		if (purger.pid == 0 && purger_old == 0 && purger.next < next)
 			next = purger.next > t ? purger.next : t;

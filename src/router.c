@@ -40,6 +40,8 @@ static const struct route routes[] = {
 	{ M_ANY & ~M_OPTIONS, "/verify", handler_verify, R_KEY, .query = 0 },
 	{ M_POST, "/events", handler_events, R_KEY | R_EVENTS, .query = 0 },
 	{ M_GET, "/healthz", handler_healthz, 0, .query = 0 },
+	/* No guard: the web server serves it to loopback only. */
+	{ M_GET, "/metrics", handler_metrics, R_METRICS, .query = 0 },
 };
 #define ROUTE__MAX (sizeof(routes) / sizeof(routes[0]))
 
@@ -114,6 +116,9 @@ router_match(struct request *r, const struct route **out, char *allow,
 	want = r->mbit == M_HEAD ? M_HEAD | M_GET : r->mbit;
 	*out = NULL;
 	for (i = 0; i < ROUTE__MAX; i++) {
+		if ((routes[i].flags & R_METRICS) &&
+		    (r->conf == NULL || !r->conf->metrics))
+			continue;
 		if (!match(routes[i].pattern, r->path, r))
 			continue;
 		found = 1;

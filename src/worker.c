@@ -244,28 +244,39 @@ refuse(struct request *r, int st, const char *allow)
 	}
 }
 
-/* Writes r's answer to the web server and logs one line for it. */
+/*
+ * Writes r's answer to the web server, logs one line for it and counts it
+ * under route rt (NULL when no route ran).
+ */
 static void
-respond(struct request *r, FCGX_Request *fr, const struct timespec *t0)
+respond(struct request *r, FCGX_Request *fr, const struct timespec *t0,
+    const struct route *rt)
 {
 	struct timespec	 t1;
 	char		 head[2048];
-	const char	*body;
-	size_t		 hlen, blen;
+	const char	*body, *text;
+	size_t		 hlen, blen, tlen;
+	long		 us;
 
 	if (r->resp.status == 0)
 		resp_error(r, 500, "internal", "internal error", NULL);
 	hlen = resp_head(r, head, sizeof(head));
 	FCGX_PutStr(head, (int)hlen, fr->out);
+	/* The one answer that is not JSON: /metrics's text. */
+	text = metrics_body(&tlen);
 	/* HEAD: GET's status and headers, no body. */
 	if (r->mbit != M_HEAD && (body = resp_body(r, &blen)) != NULL)
 		FCGX_PutStr(body, (int)blen, fr->out);
+	else if (r->mbit != M_HEAD && text != NULL)
+		FCGX_PutStr(text, (int)tlen, fr->out);
 	FCGX_FFlush(fr->out);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	us = (long)((t1.tv_sec - t0->tv_sec) * 1000000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000);
+	metrics_request(rt, r->resp.status, us);
 	log_msg(r->resp.status >= 500 ? LOG_ERR : LOG_INFO,
 	    "%.16s %.200s %d %ldus %s", r->method, r->path, r->resp.status,
-	    (long)((t1.tv_sec - t0->tv_sec) * 1000000 +
-	    (t1.tv_nsec - t0->tv_nsec) / 1000), r->request_id);
+	    us, r->request_id);
 }
 
 /*
@@ -308,7 +319,7 @@ done:
 	cors(&r, allow, 0);
 write:
 	w->head = 0;
-	respond(&r, fr, &t0);
+	respond(&r, fr, &t0, rt);
 	resp_clear(&r);
 	json_object_put(r.json);
 	free(r.body);
