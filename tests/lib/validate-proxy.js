@@ -392,6 +392,9 @@ async function main() {
 		summary();
 		process.exit(0);
 	};
+	/* A bug here must not cut the tests off: logged, it fails check. */
+	process.on('uncaughtException', e => note({ error: `uncaught: ${e.stack}`,
+	    request: '(none)' }));
 	process.on('SIGTERM', stop);
 	process.on('SIGINT', stop);
 	setInterval(summary, 10000).unref();
