@@ -222,7 +222,9 @@ check_route(struct request *r)
 	case 0:
 		if (rt == NULL || rt->fn == NULL || rt->pattern == NULL)
 			fail("router_match gave 0 without a route");
-		if ((rt->methods & r->mbit) == 0)
+		/* HEAD is answered by the GET route of its path. */
+		if ((rt->methods & (r->mbit == M_HEAD ? M_HEAD | M_GET :
+		    r->mbit)) == 0)
 			fail("the route found does not take the method");
 		if (!ref_match(rt->pattern, r->path, r))
 			fail("the route found does not match the path");

@@ -582,7 +582,7 @@ health_probe(FILE *f, const char *base, long long until)
 static void
 kill_round(int victim)
 {
-	char		 prj[64], key[64], a[8], hk[128];
+	char		 prj[64], key[64], a[16], hk[128];
 	const char	*bases[3] = { url_both(), url_a(), url_b() };
 	const char	*own = victim == 1 ? url_a() : victim == 2 ? url_b() :
 	    NULL;

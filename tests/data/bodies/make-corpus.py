@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # Writes the hostile POST /projects bodies of this directory and INDEX.
 # Every body must be refused: invalid_json (not one strict RFC 8259 value,
-# see API.md "Validation") or validation_failed (valid JSON, but not
+# see latchkeyd(8) "Requests") or validation_failed (valid JSON, but not
 # {"name": 1-100 code points, no controls, "environment": one of three}).
 # Every file stays within the default 64 KiB body limit, so a running
 # server answers 400, never 413.  Run from anywhere; rewrites in place.
@@ -196,7 +196,7 @@ for desc, raw in [
 ]:
     add("duplicate-key-" + desc, raw, J)
 
-# Valid JSON that is not an object: API.md files it under invalid_json.
+# Valid JSON that is not an object: the API files it under invalid_json.
 for desc, raw in [
     ("empty-array", b"[]"), ("array-of-project", b'[{"name":"a"}]'),
     ("string", b'"a"'), ("number", b"1"), ("zero", b"0"),
