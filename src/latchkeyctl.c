@@ -695,25 +695,17 @@ audit_cmd(int argc, char **argv)
 	else if (w.bad[0] == '\0' && strcmp(hash, w.prev) != 0)
 		snprintf(w.bad, sizeof(w.bad), "seq %lld: hash mismatch (the "
 		    "head row holds %.12s...)", w.seq, hash);
-	if (json_out) {
-		x = json_object_new_object();
-		json_object_object_add(x, "orgId",
-		    json_object_new_string(argv[1]));
-		json_object_object_add(x, "events",
-		    json_object_new_int64(w.seq));
-		json_object_object_add(x, "intact",
-		    json_object_new_boolean(w.bad[0] == '\0'));
-		json_object_object_add(x, "error", w.bad[0] ?
-		    json_object_new_string(w.bad) : NULL);
-		emit(x);
-	}
-	if (w.bad[0] != '\0') {
-		if (!json_out)
-			printf("chain broken at %s\n", w.bad);
+	if (w.bad[0] != '\0')
 		return die("audit chain broken", w.bad);
-	}
-	if (!json_out)
+	if (!json_out) {
 		printf("%lld events, chain intact\n", w.seq);
+		return 0;
+	}
+	x = json_object_new_object();
+	json_object_object_add(x, "orgId", json_object_new_string(argv[1]));
+	json_object_object_add(x, "events", json_object_new_int64(w.seq));
+	json_object_object_add(x, "hash", json_object_new_string(w.prev));
+	emit(x);
 	return 0;
 }
 

@@ -539,14 +539,17 @@ org_with_events(struct torg *o, int n, char *prj)
 	cr_assert_eq(events_of(o->id), n);
 }
 
-/* latchkeyctl audit verify on o: its exit status, its stdout in out. */
+/*
+ * latchkeyctl audit verify on o: its exit status, its output (the count,
+ * or the one line of the break on standard error) in out.
+ */
 static int
 verify(const struct torg *o, char *out, size_t len)
 {
 	char	*s;
 	int	 st;
 
-	s = t_ctl(&st, "audit verify %s 2>/dev/null", o->id);
+	s = t_ctl(&st, "audit verify %s 2>&1", o->id);
 	snprintf(out, len, "%s", s);
 	free(s);
 	return st;
@@ -566,7 +569,8 @@ Test(audit, verify_names_the_first_row_edited_deleted_reordered_or_cut_off)
 	sql("UPDATE audit_events SET body = REPLACE(body, '\"name 1\"]', "
 	    "'\"name X\"]') WHERE org_id = ? AND seq = 4", o.id);
 	cr_assert_eq(verify(&o, out, sizeof(out)), 1, "%s", out);
-	cr_assert(strstr(out, "seq 4: hash mismatch") != NULL, "%s", out);
+	cr_assert_eq(strncmp(out, "latchkeyctl: audit chain broken: seq 4: "
+	    "hash mismatch", 53), 0, "%s", out);
 	/* The independent check sees it too. */
 	cr_assert_eq(node_check(&o, 100, line, sizeof(line)), 1, "%s", line);
 	cr_assert_str_eq(line, "bad seq 4: hash mismatch");
@@ -625,6 +629,21 @@ Test(audit, head_and_list_show_the_chain_latchkeyctl_keeps)
 	cr_assert_eq(st, 0, "%s", out);
 	snprintf(want, sizeof(want), "4 %s\n", t_str(e, "hash"));
 	cr_assert_str_eq(out, want);
+	free(out);
+	out = t_ctl(&st, "--json audit head %s", o.id);
+	cr_assert_eq(st, 0, "%s", out);
+	j = parse(out);
+	cr_assert_eq(json_object_get_int64(get(j, "seq")), 4);
+	cr_assert_str_eq(t_str(j, "hash"), t_str(e, "hash"));
+	cr_assert_str_eq(t_str(j, "orgId"), o.id);
+	json_object_put(j);
+	free(out);
+	out = t_ctl(&st, "--json audit verify %s", o.id);
+	cr_assert_eq(st, 0, "%s", out);
+	j = parse(out);
+	cr_assert_eq(json_object_get_int64(get(j, "events")), 4);
+	cr_assert_str_eq(t_str(j, "hash"), t_str(e, "hash"));
+	json_object_put(j);
 	free(out);
 	out = t_ctl(&st, "--json audit list %s", o.id);
 	cr_assert_eq(st, 0, "%s", out);
