@@ -44,6 +44,7 @@ struct rec {
 };
 
 static struct torg	 org;
+static char		 test_id[64];	/* X-Test-Id of req()'s requests */
 
 static int
 full(void)
@@ -65,10 +66,15 @@ url_b(void)
 	return t_env("LATCHKEY_URL_B");
 }
 
+/* LATCHKEY_URL as it was at the start: via() changes it. */
+static char	 both[512];
+
 static const char *
 url_both(void)
 {
-	return t_env("LATCHKEY_URL");
+	if (both[0] == '\0')
+		snprintf(both, sizeof(both), "%s", t_env("LATCHKEY_URL"));
+	return both;
 }
 
 struct buf {
@@ -128,6 +134,11 @@ req(struct rec *r, const char *base, const char *method, const char *path,
 	sl = curl_slist_append(sl, "Content-Type: application/json");
 	if (hdr != NULL)
 		sl = curl_slist_append(sl, hdr);
+	if (test_id[0] != '\0') {
+		snprintf(url, sizeof(url), "X-Test-Id: %s", test_id);
+		sl = curl_slist_append(sl, url);
+		snprintf(url, sizeof(url), "%s%s", base, path);
+	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, sl);
 	if (body != NULL)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -291,6 +302,7 @@ setup(void)
 	if (getenv("LATCHKEY_CLUSTER") == NULL)
 		cr_skip_test("LATCHKEY_CLUSTER is not set: run against "
 		    "tests/lib/cluster");
+	(void)url_both();
 	whole();
 	t_org(&org);
 }
@@ -582,7 +594,7 @@ health_probe(FILE *f, const char *base, long long until)
 static void
 kill_round(int victim)
 {
-	char		 prj[64], key[64], a[16], hk[128];
+	char		 prj[64], key[64], a[8], hk[128];
 	const char	*bases[3] = { url_both(), url_a(), url_b() };
 	const char	*own = victim == 1 ? url_a() : victim == 2 ? url_b() :
 	    NULL;
@@ -888,4 +900,172 @@ Test(cluster, concurrent_creates_on_both_nodes_apply_once_within_the_limits,
 		cr_assert_eq(limited + unavailable, 21);
 	}
 	audit_check();
+}
+
+/* Sends one request through the shared port as test id tid; exits. */
+static void
+tagged(FILE *f, const char *tid, const char *method, const char *path,
+    const char *hdr, const char *body, int kind)
+{
+	struct rec	 r;
+
+	snprintf(test_id, sizeof(test_id), "%s", tid);
+	req(&r, url_both(), method, path, hdr, body, 60);
+	r.kind = kind;
+	snprintf(r.id, sizeof(r.id), "%s", tid);
+	put(f, &r);
+	_exit(0);
+}
+
+/*
+ * nginx's record of request tid on the shared port: the method, and how
+ * many nodes it was sent to ("a, b" in $upstream_addr). 0 when absent.
+ */
+static int
+upstreams_of(const char *tid, char *method, size_t mlen)
+{
+	char	 path[1024], line[1024], *p;
+	FILE	*f;
+	int	 n = 0;
+	size_t	 tl = strlen(tid);
+
+	snprintf(path, sizeof(path), "%s/nginx-upstreams.log",
+	    t_env("LATCHKEY_CLUSTER"));
+	cr_assert_not_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, tid, tl) != 0 || line[tl] != ' ')
+			continue;
+		snprintf(method, mlen, "%.*s", (int)strcspn(line + tl + 1,
+		    " "), line + tl + 1);
+		n = 1;
+		if ((p = strchr(line, '"')) != NULL)
+			for (p++; *p != '\0' && *p != '"'; p++)
+				n += *p == ',';
+	}
+	fclose(f);
+	return n;
+}
+
+Test(cluster, the_shared_port_sends_a_write_to_one_node_only,
+    .init = setup, .fini = teardown, .timeout = 300)
+{
+	enum { W_POST, W_PATCH, W_DELETE, W_GET, W_VERIFY, W__MAX };
+	static const char *const meth[W__MAX] = { "POST", "PATCH", "DELETE",
+	    "GET", "POST" };
+	char		 prj[64], key[64], kid[8][64], kraw[64], path[128];
+	char		 tid[64], hk[128], m[16];
+	pid_t		 kids[64];
+	int		 i, w, nk = 0, n, tries[W__MAX] = { 0 };
+	int		 ok[W__MAX] = { 0 }, other = 0, on_b = 0;
+	long long	 t0;
+	struct rec	 r;
+	FILE		*f = recfile();
+
+	project_via(url_a(), prj, key);
+	for (i = 0; i < 8; i++)
+		key_via(url_a(), prj, kid[i], kraw);
+	snprintf(hk, sizeof(hk), "X-Api-Key: %s", key);
+	/*
+	 * B's database stops answering: B answers 503 after its connect or
+	 * statement timeout, and nginx then leaves B out for fail_timeout
+	 * (5 s). So the requests go in waves, 6 s apart, each of them two of
+	 * every kind at once: round robin sends some of each wave to B.
+	 */
+	cr_assert_eq(cluster("db-freeze", "2"), 0);
+	t0 = t_now_us();
+	for (i = 0; i < 6; i++) {
+		if (i % 2 == 0) {
+			reap(kids, nk);
+			nk = 0;
+			usleep(6000000);
+		}
+		for (w = 0; w < W__MAX; w++) {
+			snprintf(tid, sizeof(tid), "%lld-%d-%d", t0, w, i);
+			if ((kids[nk++] = fork()) != 0)
+				continue;
+			switch (w) {
+			case W_POST:
+				tagged(f, tid, "POST", "/projects", org.auth,
+				    "{\"name\":\"once\"}", w);
+				break;
+			case W_PATCH:
+				snprintf(path, sizeof(path), "/projects/%s",
+				    prj);
+				tagged(f, tid, "PATCH", path, org.auth,
+				    "{\"environment\":\"staging\"}", w);
+				break;
+			case W_DELETE:
+				snprintf(path, sizeof(path), "/api-keys/%s",
+				    kid[i]);
+				tagged(f, tid, "DELETE", path, org.auth, NULL,
+				    w);
+				break;
+			case W_GET:
+				snprintf(path, sizeof(path), "/projects/%s",
+				    prj);
+				tagged(f, tid, "GET", path, org.auth, NULL, w);
+				break;
+			default:
+				tagged(f, tid, "POST", "/verify", hk, NULL, w);
+				break;
+			}
+		}
+	}
+	reap(kids, nk);
+	cr_assert_eq(cluster("db-thaw", "2"), 0);
+	rewind(f);
+	while (fread(&r, sizeof(r), 1, f) == 1) {
+		n = upstreams_of(r.id, m, sizeof(m));
+		cr_assert_gt(n, 0, "%s not in nginx's log", r.id);
+		cr_assert_str_eq(m, meth[r.kind]);
+		if (n > 1)
+			tries[r.kind]++;
+		/* A write is sent to one node, whatever it answered. */
+		if (r.kind == W_POST || r.kind == W_PATCH ||
+		    r.kind == W_DELETE) {
+			cr_assert_eq(n, 1, "%s %s sent to %d nodes (status %d)",
+			    m, r.id, n, r.status);
+			on_b += r.status == 503 || r.status == 504;
+		}
+		switch (r.kind) {
+		case W_POST:
+			ok[r.kind] += r.status == 201;
+			other += r.status != 201 && r.status != 503 &&
+			    r.status != 504;
+			break;
+		case W_PATCH:
+			ok[r.kind] += r.status == 200;
+			other += r.status != 200 && r.status != 503 &&
+			    r.status != 504;
+			break;
+		case W_DELETE:
+			ok[r.kind] += r.status == 204;
+			other += r.status != 204 && r.status != 503 &&
+			    r.status != 504;
+			break;
+		case W_GET:
+			/* A read is answered, by the other node if need be. */
+			cr_assert_eq(r.status, 200, "GET %s: %d", r.id,
+			    r.status);
+			ok[r.kind]++;
+			break;
+		default:
+			cr_assert_eq(r.status, 204, "POST /verify %s: %d",
+			    r.id, r.status);
+			ok[r.kind]++;
+			break;
+		}
+	}
+	fclose(f);
+	printf("cluster: database node 2 frozen, through the shared port: "
+	    "POST %d/6 201, PATCH %d/6 200, DELETE %d/6 204 (each sent to "
+	    "one node); GET %d/6 and POST /verify %d/6 answered, %d and %d "
+	    "of them by a second node\n", ok[W_POST], ok[W_PATCH],
+	    ok[W_DELETE], ok[W_GET], ok[W_VERIFY], tries[W_GET],
+	    tries[W_VERIFY]);
+	cr_assert_eq(other, 0);
+	cr_assert_gt(on_b, 0, "no write reached node B");
+	cr_assert_gt(tries[W_GET] + tries[W_VERIFY], 0,
+	    "no read went to a second node: was node B ever asked?");
+	cr_assert_eq(cluster("db-wait", "2 60"), 0);
 }
