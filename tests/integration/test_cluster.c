@@ -284,7 +284,7 @@ static void
 whole(void)
 {
 	int	 n;
-	char	 a[8];
+	char	 a[16];
 
 	for (n = 1; n <= 3; n++) {
 		snprintf(a, sizeof(a), "%d", n);
@@ -311,7 +311,7 @@ static void
 teardown(void)
 {
 	int	 n;
-	char	 a[8];
+	char	 a[16];
 
 	if (getenv("LATCHKEY_CLUSTER") == NULL)
 		return;
@@ -594,7 +594,7 @@ health_probe(FILE *f, const char *base, long long until)
 static void
 kill_round(int victim)
 {
-	char		 prj[64], key[64], a[8], hk[128];
+	char		 prj[64], key[64], a[16], hk[128];
 	const char	*bases[3] = { url_both(), url_a(), url_b() };
 	const char	*own = victim == 1 ? url_a() : victim == 2 ? url_b() :
 	    NULL;
