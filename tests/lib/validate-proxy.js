@@ -8,10 +8,12 @@
  * A response the document does not describe is written to the log as a
  * "violation" line; tests/lib/validate-proxy check reads them.
  *
- * Requests are never judged and never changed: the suites send invalid
+ * Requests are never changed and never refused: the suites send invalid
  * bodies, methods and parameters on purpose, and latchkeyd must see them
  * as sent (Prism's own proxy parses and re-serialises JSON bodies, answers
- * invalid requests itself with --errors, and answers OPTIONS itself).
+ * invalid requests itself with --errors, and answers OPTIONS itself). A
+ * request is judged only when the server took it (2xx): then the document
+ * must allow it too (Prism's validateSecurity and validateInput).
  *
  * usage: node validate-proxy.js SPEC LISTEN_PORT UPSTREAM_HOST:PORT LOGFILE
  */
@@ -33,7 +35,8 @@ const prismRequire = createRequire(npm.resolve('@stoplight/prism-cli/package.jso
 const httpRequire = createRequire(prismRequire.resolve('@stoplight/prism-http/package.json'));
 const prismHttp = prismRequire('@stoplight/prism-http');
 const route = httpRequire('./dist/router').default;
-const { validateOutput } = httpRequire('./dist/validator');
+const { validateOutput, validateInput, validateSecurity } =
+    httpRequire('./dist/validator');
 
 /* The path prefixes the API owns: an unlisted path under one is a 404. */
 const API_PREFIX = /^\/(projects|api-keys|audit-events|verify|events|healthz|metrics)/;
@@ -58,6 +61,61 @@ function redact(text) {
 /* A copy of operation op answering only the statuses in codes. */
 function only(op, codes) {
 	return { ...op, responses: op.responses.filter(r => codes.includes(r.code)) };
+}
+
+/*
+ * Prism's verdicts, remembered: a load test sends thousands of answers
+ * that differ only in X-Request-Id and Date. A key holds all that the
+ * validator reads (operation, status, headers, body); Date is described
+ * nowhere, and an X-Request-Id that matches the document's pattern (its
+ * only constraint) is replaced by a fixed one that does too, so a
+ * remembered verdict is the verdict Prism would give.
+ */
+const verdicts = new Map();
+let ridPattern = null;
+
+function remembered(key, fn) {
+	let v = verdicts.get(key);
+	if (v === undefined) {
+		v = fn();
+		if (verdicts.size >= 50000)
+			verdicts.clear();
+		verdicts.set(key, v);
+	}
+	return v;
+}
+
+function headerKey(headers) {
+	const h = { ...headers };
+	delete h.date;
+	if (ridPattern && typeof h['x-request-id'] === 'string' &&
+	    ridPattern.test(h['x-request-id']))
+		h['x-request-id'] = '(matches)';
+	return JSON.stringify(h);
+}
+
+/* The X-Request-Id pattern, when the document constrains it by that alone. */
+function findRidPattern() {
+	const seen = new Set();
+	for (const op of operations)
+		for (const r of op.responses)
+			for (const h of r.headers || [])
+				if (h.name.toLowerCase() === 'x-request-id')
+					seen.add(JSON.stringify(h.schema || {}));
+	if (seen.size === 0)
+		return null;
+	let pattern = null;
+	for (const j of seen) {
+		const sc = JSON.parse(j);
+		const extra = Object.keys(sc).filter(k => !['type', 'pattern',
+		    'description', '$schema', 'examples', 'example'].includes(k) &&
+		    !k.startsWith('x-'));
+		if (sc.type !== 'string' || !sc.pattern || extra.length > 0 ||
+		    (pattern !== null && pattern !== sc.pattern))
+			return null;
+		pattern = sc.pattern;
+	}
+	return new RegExp(pattern, 'u');
 }
 
 /* Validates one response; logs a violation line for each problem. */
@@ -125,13 +183,39 @@ function check(req, res) {
 			problems.push({ location: ['response', 'body'],
 			    message: 'no body where the document describes one' });
 	}
-	const out = validateOutput({ resource,
-	    element: { statusCode: res.status, headers: res.headers, body } });
+	const rid = `${resource.iid}|${resource.path}|${req.method === 'HEAD'}`;
+	const out = remembered(`out|${rid}|${res.status}|${headerKey(res.headers)}|` +
+	    `${res.body ? res.body.toString('latin1') : ''}`, () => validateOutput({
+	    resource, element: { statusCode: res.status, headers: res.headers,
+	    body } }));
 	if (out._tag === 'Left')
 		for (const d of out.left)
 			if (d.severity <= 1)
 				problems.push({ location: ['response'].concat(d.path || []),
 				    message: d.message, severity: SEVERITY[d.severity] });
+	/*
+	 * A request the server took (2xx) must be one the document allows:
+	 * else a client, or a validator that refuses invalid requests, would
+	 * be told not to send what works. Invalid requests that the server
+	 * refused are the suites' business, not the document's.
+	 */
+	if (res.status >= 200 && res.status < 300 && resource.iid &&
+	    req.method !== 'OPTIONS') {
+		const element = { ...input, body: requestBody(req) };
+		const hk = { ...req.headers };
+		delete hk['x-request-id'];	/* described nowhere */
+		const k = `in|${rid}|${req.target}|${JSON.stringify(hk)}|` +
+		    `${req.body ? req.body.toString('latin1') : ''}`;
+		for (const v of [validateSecurity, validateInput]) {
+			const r = remembered(`${v === validateInput}|${k}`,
+			    () => v({ resource, element }));
+			if (r._tag === 'Left')
+				for (const d of r.left)
+					if (d.severity === 0)
+						problems.push({ location: ['request'].concat(d.path || []),
+						    message: `answered ${res.status}, but the document refuses it: ${d.message}` });
+		}
+	}
 	if (problems.length === 0)
 		return;
 	stats.violations += problems.length;
@@ -141,6 +225,21 @@ function check(req, res) {
 	    status: res.status, headers: res.headers,
 	    body: res.body ? redact(res.body.toString('utf8')).slice(0, 500) : null,
 	    problems });
+}
+
+/* The request's body as Prism's server would hand it to its validator. */
+function requestBody(req) {
+	if (req.body === undefined || req.body.length === 0)
+		return undefined;
+	const text = req.body.toString('utf8');
+	if (/^application\/(.*\+)?json\b/i.test(req.headers['content-type'] || '')) {
+		try {
+			return JSON.parse(text);
+		} catch (e) {
+			return text;
+		}
+	}
+	return text;
 }
 
 /* Splits a head block into its first line and lower-cased headers. */
@@ -295,7 +394,7 @@ function relay(client) {
 	const up = net.connect({ port: Number(upPort), host: upHost,
 	    allowHalfOpen: true });
 	const pending = [];
-	let current = null;
+	let current = null, reading = null;
 	stats.connections++;
 	/* No Nagle delay on either side: the relay must not slow a test. */
 	client.setNoDelay(true);
@@ -305,12 +404,17 @@ function relay(client) {
 		const m = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) HTTP\/1\.[01]$/.exec(first);
 		if (!m)
 			return null;
-		pending.push({ method: m[1], target: m[2], headers });
+		reading = { method: m[1], target: m[2], headers };
+		pending.push(reading);
 		const f = framing(headers);
 		if (f === null)
 			return null;
 		return f === undefined || f.length === 0 ? { none: true } : f;
-	}, () => {});
+	}, body => {
+		if (reading)
+			reading.body = body;
+		reading = null;
+	});
 	const resReader = new Reader((first, headers) => {
 		const m = /^HTTP\/1\.[01] ([0-9]{3})/.exec(first);
 		if (!m)
@@ -372,6 +476,7 @@ async function main() {
 		const k = `${segs.length} ${segs[1]}`;
 		byShape.set(k, (byShape.get(k) || []).concat(op));
 	}
+	ridPattern = findRidPattern();
 	const byId = id => {
 		const op = operations.find(o => o.iid === id);
 		if (!op)
@@ -386,7 +491,8 @@ async function main() {
 	const server = net.createServer({ allowHalfOpen: true }, relay);
 	server.listen(Number(listenPort), '127.0.0.1', () => {
 		note({ started: true, pid: process.pid, spec, upstream,
-		    operations: operations.length });
+		    operations: operations.length,
+		    requestIdPattern: ridPattern ? ridPattern.source : null });
 	});
 	const stop = () => {
 		summary();
