@@ -437,6 +437,51 @@ Test(purge, event_retention_days_removes_exactly_the_older_events_of_every_proje
 	    "deleted_at IS NULL", a), 1);
 }
 
+/* Loads n events of prj received one second apart, up to n s ago. */
+static void
+load_spread(const char *prj, long long n)
+{
+	static const char sql[] = "INSERT INTO events (project_id, key_id, "
+	    "received_at, payload) SELECT ?, NULL, UTC_TIMESTAMP(3) - "
+	    "INTERVAL (seq + ?) SECOND, '{}' FROM seq_1_to_20000 "
+	    "WHERE seq <= ?";
+	long long	 done;
+
+	(void)t_count("SELECT 1", NULL);
+	for (done = 0; done < n; done += 20000) {
+		struct db_arg	 a[] = { ARG_CSTR(prj), ARG_INT(done),
+		    ARG_INT(n - done < 20000 ? n - done : 20000) };
+
+		cr_assert_eq(db_exec(sql, a, NARG(a), NULL, 0), RES_OK,
+		    "load events: %s", db_last_error());
+	}
+}
+
+Test(purge, the_dry_run_estimates_events_beyond_500000_within_a_per_cent_at_a_steady_rate,
+    .init = setup, .timeout = 120)
+{
+	struct torg	 o;
+	struct hresp	*r;
+	char		 prj[64], path[128];
+	long long	 n, t0, ms;
+
+	t_org(&o);
+	t_project(&o, "steady", prj, NULL);
+	load_spread(prj, 700000);
+	snprintf(path, sizeof(path), "/projects/%s?dryRun=true", prj);
+	t0 = t_now_us();
+	r = t_http("DELETE", path, o.auth, NULL, NULL, 0);
+	ms = (t_now_us() - t0) / 1000;
+	cr_assert_eq(r->status, 200, "%ld %s", r->status, r->body);
+	n = json_object_get_int64(json_object_object_get(r->json, "events"));
+	printf("purge: dry run of 700,000 events: %lld in %lld ms\n", n, ms);
+	cr_assert_gt(n, 500000);
+	cr_assert(n >= 693000 && n <= 707000, "estimate %lld", n);
+	t_free(r);
+	snprintf(path, sizeof(path), "/projects/%s", prj);
+	cr_assert_eq(status_of("DELETE", path, o.auth), 204);
+}
+
 Test(purge, the_dry_run_counts_the_rows_a_delete_would_remove_and_changes_nothing,
     .init = setup, .timeout = 60)
 {
