@@ -25,11 +25,13 @@
  * the worker, from its parameters read to its answer flushed: no queueing
  * in the web server, no network. bench/ measured p50 of 5 to 48 ms and
  * p99 to 64 ms at wrk's end under 64 connections on 4 workers, which is
- * mostly waiting in line; the service time those figures leave per
- * request is about 0.1 ms (a refused key) to 2-10 ms (an insert, a page
- * of 50 projects). So the bounds are dense from 100 us to 100 ms, in
- * 1-2.5-5 steps, and a few above for a database that slows down, up to
- * the 5 s default statement_timeout.
+ * mostly waiting in line for a worker; inside the worker, under wrk on a
+ * busy 2-core machine, a key refused by its checksum took under 0.1 ms,
+ * GET /projects/{id} 0.25-0.5 ms at the median and 5 ms at the 99th
+ * percentile, the slowest of GET /projects, /verify and GET
+ * /projects/{id} up to 50 ms. So the bounds are dense from 100 us to
+ * 100 ms, in 1-2.5-5 steps, with a few above for a database that slows
+ * down, up to the 5 s default statement_timeout.
  */
 static const struct {
 	long long	 us;
