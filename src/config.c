@@ -60,6 +60,7 @@ static const struct option options[] = {
 	{ "request_timeout", C_INT, O(request_timeout), 1, 3600, "30" },
 	{ "header_timeout", C_INT, O(header_timeout), 1, 3600, "5" },
 	{ "statement_timeout", C_INT, O(statement_timeout), 1, 3600, "5" },
+	{ "db_cluster", C_STR, O(db_cluster), 0, 0, "none" },
 	{ "max_keys", C_INT, O(max_keys), 1, 100000, "100" },
 	{ "purge_batch", C_INT, O(purge_batch), 100, 100000, "5000" },
 	{ "purge_pause_ms", C_INT, O(purge_pause_ms), 0, 60000, "20" },
@@ -281,6 +282,11 @@ config_check(const struct config *c, char *err, size_t errlen)
 	}
 	if (c->group != NULL && getgrnam(c->group) == NULL) {
 		snprintf(err, errlen, "unknown group %s", c->group);
+		return -1;
+	}
+	if (strcmp(c->db_cluster, "none") != 0 &&
+	    strcmp(c->db_cluster, "galera") != 0) {
+		snprintf(err, errlen, "db_cluster must be none or galera");
 		return -1;
 	}
 	return config_listen(c->listen, NULL, err, errlen);

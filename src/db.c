@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mysql.h>
 #include <errmsg.h>
@@ -19,6 +20,7 @@
 #include "extern.h"
 
 #define STMT_CACHE	64
+#define DB_TRIES	4	/* runs of a request whose transaction is refused */
 
 static const struct config *conf;
 static MYSQL		*conn;
@@ -38,6 +40,8 @@ static size_t		 cur_ncols;
 static MYSQL_TIME	 times[DB_COLS_MAX];
 static unsigned long long affected;
 static int		 lost;		/* the connection broke this request */
+static int		 conflict;	/* a transaction was refused: 1213 */
+static int		 causal = 1;	/* Galera: reads wait for the cluster */
 static long long	 started;	/* ms: the statement in flight began */
 static int		 unsafe;	/* a write was sent this request */
 static char		 where[300];
@@ -157,9 +161,14 @@ fail(unsigned int e, const char *msg)
 	/* Every error but a duplicate (an answer, not a fault) is logged. */
 	if (e != ER_DUP_ENTRY)
 		metrics_db_error();
-	if (e == ER_STATEMENT_TIMEOUT) {
-		log_msg(LOG_WARNING, "database %s: statement stopped after "
-		    "statement_timeout (%d s)", where, conf->statement_timeout);
+	/*
+	 * Stopped for time by the server: max_statement_time, a row lock
+	 * waited for too long, or under Galera a read that waited for the
+	 * cluster past repl.causal_read_timeout (a node cut off).
+	 */
+	if (e == ER_STATEMENT_TIMEOUT || e == ER_LOCK_WAIT_TIMEOUT) {
+		log_msg(LOG_WARNING, "database %s: statement stopped for "
+		    "time: %s", where, msg);
 		return RES_DB_TIMEOUT;
 	}
 	if (is_gone(e)) {
@@ -179,6 +188,21 @@ fail(unsigned int e, const char *msg)
 	}
 	if (e == ER_DUP_ENTRY)
 		return RES_DUPLICATE;
+	/*
+	 * A deadlock, or under Galera a transaction that lost certification
+	 * (or was aborted by a replicated one): the server rolled all of it
+	 * back, so the request may run again (db_may_retry).
+	 */
+	if (e == ER_LOCK_DEADLOCK) {
+		log_msg(LOG_NOTICE, "database %s: %s", where, msg);
+		conflict = 1;
+		return RES_DB_CONFLICT;
+	}
+	/* Galera: a node outside the primary component answers nothing. */
+	if (e == ER_UNKNOWN_COM_ERROR) {
+		log_msg(LOG_WARNING, "database %s: %s", where, msg);
+		return RES_DB_NOT_READY;
+	}
 	log_msg(LOG_ERR, "database error %u: %s", e, msg);
 	return RES_DB_ERROR;
 }
@@ -202,9 +226,18 @@ db_connect(void)
 	 * gives up and has the statement killed (kill_query).
 	 */
 	rw = (unsigned int)conf->statement_timeout + 2;
+	/*
+	 * Galera: every read of this connection waits until the node has
+	 * applied every write set the cluster committed before it began
+	 * (wsrep_sync_wait = 1: SELECT, SHOW, START TRANSACTION), so that a
+	 * credential checked on one node sees a revocation made through
+	 * another, and a read after a write sees the write. Writes need no
+	 * wait: certification orders them. The purger turns it off.
+	 */
 	snprintf(init, sizeof(init), "SET time_zone = '+00:00', sql_mode = "
 	    "'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', "
-	    "max_statement_time = %d", conf->statement_timeout);
+	    "max_statement_time = %d%s", conf->statement_timeout,
+	    db_galera() && causal ? ", wsrep_sync_wait = 1" : "");
 	mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_options(conn, MYSQL_OPT_READ_TIMEOUT, &rw);
@@ -285,21 +318,80 @@ db_ping_within(int ms)
 void
 db_request_start(void)
 {
-	lost = unsafe = 0;
+	lost = unsafe = conflict = 0;
 }
 
-/* 1 when the connection broke during this request. */
+/*
+ * 1 when the request that just ran may run again, try being how many
+ * times it ran before: once when the connection broke before any write
+ * reached the server; up to DB_TRIES times in all when the server refused
+ * a transaction whole (a deadlock, a lost certification), after a random
+ * pause so that the writers that collided do not collide again.
+ */
 int
-db_lost(void)
+db_may_retry(int try)
 {
-	return lost;
+	if (lost)
+		return !unsafe && try == 0;
+	if (!conflict || try + 1 >= DB_TRIES)
+		return 0;
+	usleep(1000 + arc4random_uniform(5000U << try));
+	return 1;
 }
 
-/* 1 when no write reached the server, so the request may run again. */
+/* 1 when the configuration says the database is a Galera cluster. */
 int
-db_retry_safe(void)
+db_galera(void)
 {
-	return !unsafe;
+	return conf != NULL && conf->db_cluster != NULL &&
+	    strcmp(conf->db_cluster, "galera") == 0;
+}
+
+/* Whether this process's reads wait for the cluster (on by default). */
+void
+db_causal(int on)
+{
+	causal = on;
+}
+
+/*
+ * Galera: the node's state, in state (len bytes): RES_OK when it is
+ * ready, Synced and in the primary component, RES_DB_NOT_READY when not,
+ * or a database result. The query is a constant.
+ */
+enum result
+db_cluster_state(char *state, size_t len)
+{
+	static const char q[] = "SHOW GLOBAL STATUS WHERE Variable_name IN "
+	    "('wsrep_ready', 'wsrep_local_state_comment', "
+	    "'wsrep_cluster_status')";
+	MYSQL_RES	*res;
+	MYSQL_ROW	 row;
+	int		 ready = 0, primary = 0, synced = 0;
+
+	strlcpy(state, "unknown", len);
+	if (db_connect() != RES_OK)
+		return RES_DB_LOST;
+	if (mysql_real_query(conn, q, sizeof(q) - 1) != 0)
+		return fail(mysql_errno(conn), mysql_error(conn));
+	if ((res = mysql_store_result(conn)) == NULL)
+		return fail(mysql_errno(conn), mysql_error(conn));
+	while ((row = mysql_fetch_row(res)) != NULL) {
+		if (row[0] == NULL || row[1] == NULL)
+			continue;
+		if (strcmp(row[0], "wsrep_ready") == 0)
+			ready = strcmp(row[1], "ON") == 0;
+		else if (strcmp(row[0], "wsrep_cluster_status") == 0)
+			primary = strcmp(row[1], "Primary") == 0;
+		else if (strcmp(row[0], "wsrep_local_state_comment") == 0) {
+			synced = strcmp(row[1], "Synced") == 0;
+			strlcpy(state, row[1], len);
+		}
+	}
+	mysql_free_result(res);
+	if (ready && !primary)
+		strlcpy(state, "non-Primary", len);
+	return ready && primary && synced ? RES_OK : RES_DB_NOT_READY;
 }
 
 /* Finds sql's statement in the cache (by address), preparing it once. */

@@ -133,6 +133,7 @@ struct config {
 	int		 request_timeout;
 	int		 header_timeout;	/* params and body, from accept */
 	int		 statement_timeout;	/* one SQL statement, server-side */
+	char		*db_cluster;	/* "none" or "galera" */
 	int		 max_keys;
 	int		 purge_batch;		/* rows per purge transaction */
 	int		 purge_pause_ms;	/* between purge transactions */
@@ -177,6 +178,8 @@ enum result {
 	RES_CRED_ADDRESS,	/* the key is used from outside its blocks */
 	RES_DB_LOST,		/* the server is unreachable */
 	RES_DB_TIMEOUT,		/* the server stopped a statement for time */
+	RES_DB_CONFLICT,	/* a transaction refused whole, retries used */
+	RES_DB_NOT_READY,	/* a Galera node outside the primary component */
 	RES_DB_ERROR,		/* a bug or a constraint we did not expect */
 };
 
@@ -222,8 +225,10 @@ enum result db_connect(void);
 enum result db_ping(void);
 enum result db_ping_within(int);
 void	 db_request_start(void);
-int	 db_retry_safe(void);
-int	 db_lost(void);
+int	 db_may_retry(int);
+int	 db_galera(void);
+void	 db_causal(int);
+enum result db_cluster_state(char *, size_t);
 enum result db_exec(const char *, const struct db_arg *, size_t,
 	    struct db_col *, size_t);
 int	 db_fetch(void);

@@ -145,6 +145,14 @@ resp_result(struct request *r, enum result res)
 		resp_error(r, 503, "unavailable", "database statement took "
 		    "too long and was stopped", NULL);
 		break;
+	case RES_DB_CONFLICT:
+		resp_error(r, 503, "unavailable", "the database refused "
+		    "conflicting changes; try again", NULL);
+		break;
+	case RES_DB_NOT_READY:
+		resp_error(r, 503, "unavailable", "the database node is not "
+		    "part of its cluster", NULL);
+		break;
 	default:
 		/* A database error (db.c logged it) or a bug. */
 		if (res != RES_DB_ERROR)

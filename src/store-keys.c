@@ -16,7 +16,7 @@ enum stmt {
 	STMT_LIST,
 	STMT_GET,
 	STMT_GET_LOCKED,
-	STMT_LOCK_PROJECT,
+	STMT_CLAIM_PROJECT,
 	STMT_COUNT_ACTIVE,
 	STMT_INSERT,
 	STMT_UPDATE,
@@ -62,8 +62,15 @@ static const char *const stmts[STMT__MAX] = {
 	    " FROM api_keys k JOIN projects p ON p.id = k.project_id "
 	    "WHERE k.id = ? AND p.org_id = ? AND p.deleted_at IS NULL "
 	    "FOR UPDATE",
-	[STMT_LOCK_PROJECT] = "SELECT id FROM projects WHERE id = ? AND "
-	    "org_id = ? AND deleted_at IS NULL FOR UPDATE",
+	/*
+	 * A write to the project row, not only a lock on it: two key creates
+	 * on two Galera nodes then conflict in certification (one is refused
+	 * and runs again, counting the other's key), where a lock, local to
+	 * its node, would let both pass the count.
+	 */
+	[STMT_CLAIM_PROJECT] = "UPDATE projects SET key_serial = "
+	    "key_serial + 1 WHERE id = ? AND org_id = ? AND "
+	    "deleted_at IS NULL",
 	[STMT_COUNT_ACTIVE] = "SELECT COUNT(*) FROM api_keys k WHERE "
 	    "k.project_id = ? AND " ACTIVE,
 	[STMT_INSERT] = "INSERT INTO api_keys (id, project_id, name, prefix, "
@@ -202,6 +209,22 @@ get_locked(const char *org, const char *id, struct apikey *k, int *active)
 	return RES_OK;
 }
 
+/*
+ * Takes project prj of org for a new key, in the caller's transaction:
+ * RES_OK, RES_NOT_FOUND, or a database result.
+ */
+static enum result
+claim_project(const char *prj, const char *org)
+{
+	struct db_arg	 a[] = { ARG_CSTR(prj), ARG_CSTR(org) };
+	enum result	 rc;
+
+	if ((rc = db_exec(stmts[STMT_CLAIM_PROJECT], a, NARG(a), NULL, 0)) !=
+	    RES_OK)
+		return rc;
+	return db_affected() ? RES_OK : RES_NOT_FOUND;
+}
+
 /* The active keys of project prj, in the caller's transaction. */
 static enum result
 count_active(const char *prj, long long *n)
@@ -299,23 +322,17 @@ store_keys_create(const struct actor *ac, const char *org, const char *prj,
     const struct keyspec *spec, int max, struct newsecret *ns,
     struct apikey *k)
 {
-	char		 id[ID_LEN + 1];
-	struct db_arg	 l[] = { ARG_CSTR(prj), ARG_CSTR(org) };
-	struct db_col	 lc[] = { COL_STR(id) };
 	long long	 n;
 	enum result	 rc;
-	int		 row, active;
+	int		 active;
 
 	if (!spec_fits(spec))
 		return RES_DB_ERROR;
 	secret_make(ns, "key_", KEY_PREFIX);
 	if ((rc = db_begin()) != RES_OK)
 		return rc;
-	if ((rc = db_exec(stmts[STMT_LOCK_PROJECT], l, NARG(l), lc,
-	    NARG(lc))) != RES_OK)
+	if ((rc = claim_project(prj, org)) != RES_OK)
 		return undo(rc);
-	if ((row = db_fetch()) != 1)
-		return undo(row == 0 ? RES_NOT_FOUND : RES_DB_ERROR);
 	if ((rc = count_active(prj, &n)) != RES_OK)
 		return undo(rc);
 	if (n >= max)
@@ -408,7 +425,8 @@ store_keys_roll(const struct actor *ac, const char *org, const char *id,
 		return undo(RES_ROLLED);
 	if (!active)
 		return undo(RES_INACTIVE);
-	if ((rc = count_active(old.owner, &n)) != RES_OK)
+	if ((rc = claim_project(old.owner, org)) != RES_OK ||
+	    (rc = count_active(old.owner, &n)) != RES_OK)
 		return undo(rc);
 	/* With no grace the old key stops now: it frees its place. */
 	if (n + 1 - (spec->grace == 0) > max)

@@ -292,7 +292,7 @@ handle(FCGX_Request *fr, const struct config *c, struct watch *w)
 	const struct route	*rt = NULL;
 	struct timespec		 t0;
 	char			 allow[64] = "";
-	int			 st;
+	int			 st, try;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	db_request_start();
@@ -309,11 +309,12 @@ handle(FCGX_Request *fr, const struct config *c, struct watch *w)
 	if ((rt->flags & (R_BODY | R_EVENTS)) && take_body(&r, rt, fr->in) != 0)
 		goto done;
 	w->head = 0;
-	dispatch(&r, rt);
-	if (db_lost() && db_retry_safe()) {
+	for (try = 0;; try++) {
+		dispatch(&r, rt);
+		if (!db_may_retry(try))
+			break;
 		resp_reset(&r);
 		db_request_start();
-		dispatch(&r, rt);
 	}
 done:
 	cors(&r, allow, 0);
