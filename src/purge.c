@@ -114,7 +114,7 @@ nap(long long ms)
 static int
 work(struct purge_job *job, const char *owner, const struct config *c)
 {
-	long long	 n, t0, took;
+	long long	 n, t0, took, longest = 0;
 	enum result	 rc;
 	int		 done, batch, fast = 0;
 
@@ -125,6 +125,8 @@ work(struct purge_job *job, const char *owner, const struct config *c)
 		t0 = worker_now_ms();
 		rc = store_purge_step(job, owner, c, batch, &n, &done);
 		took = worker_now_ms() - t0;
+		if (took > longest)
+			longest = took;
 		switch (rc) {
 		case RES_OK:
 			break;
@@ -144,7 +146,8 @@ work(struct purge_job *job, const char *owner, const struct config *c)
 		job->removed += n;
 		if (done) {
 			log_msg(LOG_NOTICE, "purger: %s %s done: %lld rows "
-			    "removed", job->kind, job->target, job->removed);
+			    "removed, longest step %lld ms", job->kind,
+			    job->target, job->removed, longest);
 			return 0;
 		}
 		if (took > 1000)
