@@ -45,7 +45,9 @@ function signinView() {
 	    'It is kept in this tab only and forgotten when you sign out or close the tab.');
 	const err = formError();
 	const submit = h('button', { type: 'submit', class: 'primary' }, 'Sign in');
-	const form = h('form', { class: 'card signin', novalidate: true },
+	// method post: were the script ever bypassed, the token would still
+	// not become part of a URL.
+	const form = h('form', { class: 'card signin', novalidate: true, method: 'post' },
 	    tok.wrap, err, submit);
 	form.addEventListener('submit', async (ev) => {
 		ev.preventDefault();

@@ -158,8 +158,13 @@ export function auditView(targetId) {
 				result.classList.add('bad');
 				result.textContent = 'Chain broken at seq ' + v.seq + ': the event ' + v.reason + '.';
 				const row = document.getElementById('seq-' + v.seq);
-				if (row)
+				if (row) {
 					row.classList.add('broken');
+					row.setAttribute('tabindex', '-1');
+					result.append(' ', h('button', { type: 'button', class: 'link',
+					    onclick: () => { row.scrollIntoView({ block: 'center' }); row.focus(); } },
+					    'Show event #' + v.seq));
+				}
 			}
 		});
 	});

@@ -179,9 +179,15 @@ function drawKey(li, k, ctx) {
 	const label = k.name || k.prefix + '…';
 	const err = formError();
 	const slot = h('div', {});
+	// lastBlockedAt: refused while revoked, expired or from outside its
+	// address blocks; said in the words of the key's state now.
+	const tried = { revoked: 'a revoked key was tried at ',
+	    expired: 'an expired key was tried at ',
+	    active: 'this key was refused at ' }[state];
 	const leak = k.lastBlockedAt ? h('p', { class: 'leak', role: 'note' },
-	    h('strong', {}, 'Warning: '), 'a revoked key was tried at ',
-	    when(k.lastBlockedAt), ': it may have leaked.') : null;
+	    h('strong', {}, 'Warning: '), tried, when(k.lastBlockedAt),
+	    state === 'active' ? ' from an address outside its blocks' : '',
+	    ': it may have leaked.') : null;
 	const roll = h('button', { type: 'button' }, 'Roll', h('span', { class: 'visually-hidden' }, ' ' + label));
 	const revoke = h('button', { type: 'button', class: 'danger' }, 'Revoke', h('span', { class: 'visually-hidden' }, ' ' + label));
 	const active = state === 'active';

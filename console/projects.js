@@ -78,6 +78,7 @@ export function projectsView() {
 			status.textContent = 'Showing ' + count(list.children.length,
 			    'project', 'projects') + (cursor === null ? '.' : '; more can be loaded.');
 			name.input.value = '';
+			env.input.value = 'production';
 			const panel = secretPanel('Project "' + p.name + '" created',
 			    raw, h('p', {}, 'Its first API key:'));
 			secretSlot.replaceChildren(panel);

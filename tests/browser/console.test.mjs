@@ -140,13 +140,15 @@ async function waitText(sel, re, timeout = 8000) {
 const axeReport = [];
 // With a locator, the screenshot is of the window scrolled to it (a long
 // list would make an unreadable full-page picture).
-async function look(name, at) {
+async function look(name, at, scan = true) {
 	for (const [tag, size] of [['360', PHONE], ['desktop', DESKTOP]]) {
 		await page.setViewportSize(size);
 		await sleep(100);
 		if (at)
 			await at.evaluate((el) => el.scrollIntoView({ block: 'center' }));
 		await page.screenshot({ path: path.join(SHOTS, name + '-' + tag + '.png'), fullPage: !at });
+		if (!scan)
+			continue;
 		if (!(await page.evaluate(() => typeof window.axe === 'object')))
 			await page.evaluate(AXE);
 		const v = await page.evaluate(async () => {
@@ -198,6 +200,37 @@ function keyItem(id) {
 
 const S = {};	// what one test leaves for the next
 
+test('jcs.js: RFC 8785 canonical form, SHA-256 and the chain check', async () => {
+	const { jcs, sha256hex, verifyChain, ZERO_HASH } = await import('../../console/jcs.js');
+	eq(jcs({ b: 1, a: '\u0000\u001f"\\/\u007f€😀\n\t\b\f\r', '\u20ac': 1, '\r': 2, '1': 3, 'é': 4, '\ud83d\ude00': 5, '\uff61': 6 }),
+	    '{"\\r":2,"1":3,"a":"\\u0000\\u001f\\"\\\\/\u007f€😀\\n\\t\\b\\f\\r","b":1,"é":4,"€":1,"😀":5,"｡":6}',
+	    'sorted by UTF-16 code units, minimal escaping');
+	eq(jcs([null, true, false, 0, -0, 42, -7, 9007199254740991, [], {}, { z: [{ y: null }] }]),
+	    '[null,true,false,0,0,42,-7,9007199254740991,[],{},{"z":[{"y":null}]}]', 'types');
+	eq(await sha256hex('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', 'SHA-256');
+	// A chain of three made here, then broken three ways.
+	const chain = [];
+	let prev = ZERO_HASH;
+	for (let i = 1; i <= 3; i++) {
+		const e = { id: 'aud_' + i, seq: i, at: '2026-12-01T00:00:0' + i + '.000Z', action: 'key.update',
+		    actor: { type: 'cli', id: null }, target: { type: 'key', id: 'key_x' }, projectId: null,
+		    changes: { name: ['a\u00e9', 'b"'] }, requestId: null, sourceIp: null, prevHash: prev };
+		e.hash = await sha256hex(prev + jcs(e));
+		prev = e.hash;
+		chain.push(e);
+	}
+	eq(JSON.stringify(await verifyChain(chain)), '{"ok":true,"seq":3}', 'intact');
+	const edited = structuredClone(chain);
+	edited[1].changes.name[1] = 'c';
+	eq(JSON.stringify(await verifyChain(edited)), JSON.stringify({ ok: false, seq: 2,
+	    reason: 'has been changed: its content does not match its hash' }), 'edited');
+	eq((await verifyChain([chain[0], chain[2]])).seq, 2, 'a missing event');
+	const relinked = structuredClone(chain);
+	relinked[2].prevHash = ZERO_HASH;
+	eq(JSON.stringify(await verifyChain(relinked)), JSON.stringify({ ok: false, seq: 3,
+	    reason: 'does not link to seq 2: its prevHash is not that event\'s hash' }), 'relinked');
+});
+
 test('the console is served with its security headers', async () => {
 	const r = await fetch(console_);
 	eq(r.status, 200, 'status');
@@ -213,6 +246,23 @@ test('the console is served with its security headers', async () => {
 		eq(x.status, 200, f);
 		await x.text();
 	}
+});
+
+test('lighttpd serves the console with the same headers', async () => {
+	const L = process.env.LIGHTTPD_URL;
+	if (!L)
+		throw new Skip('no LIGHTTPD_URL');
+	const r = await fetch(L + '/console/');
+	eq(r.status, 200, 'status');
+	eq(r.headers.get('content-type'), 'text/html; charset=utf-8', 'Content-Type');
+	const n = await fetch(console_);
+	for (const hd of ['content-security-policy', 'x-frame-options', 'referrer-policy', 'x-content-type-options'])
+		eq(r.headers.get(hd), n.headers.get(hd), hd + ' as nginx says it');
+	eq(await r.text(), await n.text(), 'the same page');
+	const js = await fetch(L + '/console/app.js');
+	eq(js.status, 200, 'app.js');
+	eq(js.headers.get('content-type'), 'text/javascript; charset=utf-8', 'app.js type');
+	await js.text();
 });
 
 test('sign-in: a bad token is refused next to the field with the API\'s reason', async () => {
@@ -291,6 +341,37 @@ test('create a project: its key is shown once and works at /verify', async () =>
 	await page.click('text=I have stored it; hide the key');
 	eq(await page.locator('.secret-panel').count(), 0, 'panel gone');
 	assert(!(await page.content()).includes(key), 'key gone from the page');
+});
+
+test('keyboard only: create a project, copy its key, hide it', async () => {
+	await page.goto(console_ + '#/projects');
+	await waitText('.list-status', /Showing/);
+	await page.focus('h1');
+	const active = () => page.evaluate(() => {
+		const a = document.activeElement;
+		return a.tagName.toLowerCase() + (a.name ? '[' + a.name + ']' : '') + ':' + (a.textContent || '').trim();
+	});
+	await page.keyboard.press('Tab');
+	eq(await active(), 'input[name]:', 'Tab from the heading reaches the name');
+	await page.keyboard.type('Keyboard');
+	await page.keyboard.press('Tab');
+	assert((await active()).startsWith('select[environment]'), 'then the environment');
+	await page.keyboard.press('ArrowDown');
+	await page.keyboard.press('Tab');
+	eq(await active(), 'button:Create project', 'then the button');
+	await page.keyboard.press('Enter');
+	await page.waitForSelector('.secret-panel input.secret');
+	assert((await active()).startsWith('section:'), 'focus moves to the new key');
+	const key = await page.inputValue('.secret-panel input.secret');
+	secret(key);
+	const v = await verify(key);
+	eq(v.status, 204, '/verify');
+	eq((await api('GET', '/projects/' + v.project)).data.environment, 'staging', 'environment chosen by arrow key');
+	for (let i = 0; i < 3; i++)
+		await page.keyboard.press('Tab');
+	eq(await active(), 'button:I have stored it; hide the key', 'Tab to hide');
+	await page.keyboard.press('Enter');
+	eq(await page.locator('.secret-panel').count(), 0, 'hidden');
 });
 
 test('rename a project and change its environment', async () => {
@@ -536,9 +617,11 @@ test('"verify chain" says intact, names an edited row, and intact again once res
 		await waitText('.list-status', /^Showing \d+ events/);
 		await page.click('button:has-text("Verify chain")');
 		await waitText('.chain-result', new RegExp('^Chain broken at seq ' + row +
-		    ': the event has been changed: its content does not match its hash\\.$'));
+		    ': the event has been changed: its content does not match its hash\\. Show event #' + row + '$'));
 		eq(await page.locator('li[data-seq="' + row + '"].broken').count(), 1, 'row marked');
 		await look('audit-broken', page.locator('h1'));
+		await page.click('button:has-text("Show event #' + row + '")');
+		eq(await page.evaluate(() => document.activeElement.id), 'seq-' + row, 'the broken event focused');
 		await page.locator('li[data-seq="' + row + '"]').screenshot({ path: path.join(SHOTS, 'audit-broken-row-desktop.png') });
 	} finally {
 		sql(`UPDATE audit_events SET body=REPLACE(body, '"sourceIp":"127.0.0.2"', '"sourceIp":"127.0.0.1"') WHERE org_id='${ORG}' AND seq=${row}`);
