@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -180,11 +181,13 @@ Test(orgs, the_cli_fails_with_status_1_and_one_line_for_unknown_ids)
 	free(out);
 }
 
-Test(orgs, org_delete_refuses_while_projects_exist_unless_forced)
+Test(orgs, org_delete_refuses_while_projects_exist_unless_forced,
+    .timeout = 90)
 {
 	struct torg	 o;
 	char		*out, prj[64];
-	int		 st;
+	struct hresp	*r;
+	int		 st, i;
 
 	t_org(&o);
 	t_project(&o, "Keep me", prj, NULL);
@@ -196,6 +199,14 @@ Test(orgs, org_delete_refuses_while_projects_exist_unless_forced)
 	out = t_ctl(&st, "--json org delete %s --force", o.id);
 	cr_assert_eq(st, 0, "%s", out);
 	free(out);
+	/* Gone for the API at once; its rows go with the purger. */
+	r = t_http("GET", "/projects", o.auth, NULL, NULL, 0);
+	cr_assert_eq(r->status, 401, "%ld %s", r->status, r->body);
+	t_free(r);
+	for (i = 0; i < 600 && (t_count("SELECT COUNT(*) FROM projects WHERE "
+	    "id = ?", prj) > 0 || t_count("SELECT COUNT(*) FROM org_tokens "
+	    "WHERE org_id = ?", o.id) > 0); i++)
+		usleep(100000);
 	cr_assert_eq(t_count("SELECT COUNT(*) FROM projects WHERE id = ?",
 	    prj), 0);
 	cr_assert_eq(t_count("SELECT COUNT(*) FROM org_tokens WHERE "
