@@ -425,6 +425,40 @@ Test(audit, a_refused_or_failed_change_writes_no_event)
 	free(out);
 }
 
+Test(audit, a_409_key_limit_on_a_create_or_a_roll_writes_no_event)
+{
+	struct torg	 o;
+	struct hresp	*r;
+	char		 prj[64], key[64], path[256];
+	long long	 n;
+	int		 i;
+
+	t_org(&o);
+	t_project(&o, "full", prj, NULL);
+	snprintf(path, sizeof(path), "/projects/%s/api-keys", prj);
+	/* The stack's max_keys is the default, 100: 99 more. */
+	for (i = 0; i < 99; i++) {
+		r = t_http("POST", path, o.auth, JSON_CT, "{}", -1);
+		cr_assert_eq(r->status, 201, "key %d: %s", i, r->body);
+		snprintf(key, sizeof(key), "%s", t_str(r->json, "id"));
+		t_secret(t_str(r->json, "apiKey"));
+		t_free(r);
+	}
+	n = events_of(o.id);
+	cr_assert_eq(n, 101);
+	r = t_http("POST", path, o.auth, JSON_CT, "{}", -1);
+	t_error(r, 409, "key_limit");
+	t_free(r);
+	/* A roll with grace keeps the old key: one too many. */
+	snprintf(path, sizeof(path), "/api-keys/%s/roll", key);
+	r = t_http("POST", path, o.auth, JSON_CT,
+	    "{\"gracePeriodSeconds\":60}", -1);
+	t_error(r, 409, "key_limit");
+	t_free(r);
+	cr_assert_eq(events_of(o.id), n);
+	cr_assert_eq(head_of(o.id), n);
+}
+
 #define WRITERS	16
 #define WRITES	12
 
