@@ -258,7 +258,7 @@ handler_metrics(struct request *r)
 	static const struct mshared zero;
 	const struct mshared *s = m != NULL ? m : &zero;
 	FILE		*f;
-	char		 label[128];
+	char		 label[128], st[8];
 	size_t		 i, j;
 	uint64_t	 n, cum;
 	long long	 pending;
@@ -284,13 +284,12 @@ handler_metrics(struct request *r)
 			if ((n = GET(s->requests[i][j])) == 0)
 				continue;
 			if (j == MSTATUS)
-				fprintf(f, "latchkey_requests_total{route=\"%s\","
-				    "status=\"other\"} %llu\n", label,
-				    (unsigned long long)n);
+				strlcpy(st, "other", sizeof(st));
 			else
-				fprintf(f, "latchkey_requests_total{route=\"%s\","
-				    "status=\"%d\"} %llu\n", label, statuses[j],
-				    (unsigned long long)n);
+				snprintf(st, sizeof(st), "%d", statuses[j]);
+			fprintf(f, "latchkey_requests_total{route=\"%s\","
+			    "status=\"%s\"} %llu\n", label, st,
+			    (unsigned long long)n);
 		}
 	}
 	help(f, "latchkey_request_duration_seconds", "histogram",
@@ -309,8 +308,9 @@ handler_metrics(struct request *r)
 			    (unsigned long long)cum);
 		}
 		n = GET(s->sum_us[i]);
-		fprintf(f, "latchkey_request_duration_seconds_sum{route=\"%s\"} "
-		    "%llu.%06llu\n", label, (unsigned long long)(n / 1000000),
+		fprintf(f, "latchkey_request_duration_seconds_sum{"
+		    "route=\"%s\"} %llu.%06llu\n", label,
+		    (unsigned long long)(n / 1000000),
 		    (unsigned long long)(n % 1000000));
 		fprintf(f, "latchkey_request_duration_seconds_count{route="
 		    "\"%s\"} %llu\n", label, (unsigned long long)cum);
