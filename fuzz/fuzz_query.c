@@ -141,23 +141,26 @@ check_page(const char *q)
 static void
 check_parse(const char *q)
 {
-	static const char *const pnames[Q__MAX] = { "limit", "cursor",
-	    "includeRevoked" };
+	/* The parameters of GET /projects and the key list. */
+	static const enum qparam checked[] = { Q_LIMIT, Q_CURSOR,
+	    Q_INCLUDE_REVOKED };
 	struct query	 out;
 	char		 buf[128], t[TIME_LEN + 1], id[ID_LEN + 1];
 	const char	*name = NULL, *msg = NULL, *want = NULL;
+	enum qparam	 p;
 	size_t		 i;
 	int		 rc, bad;
 
-	for (i = 0; i < Q__MAX && want == NULL; i++) {
-		rc = request_query(q, pnames[i], buf, sizeof(buf));
+	for (i = 0; i < NELEM(checked) && want == NULL; i++) {
+		p = checked[i];
+		rc = request_query(q, request_qparam_name(p), buf, sizeof(buf));
 		if (rc == 0)
 			continue;
-		bad = rc < 0 || (i == Q_LIMIT ? valid_limit(buf) < 0 :
-		    i == Q_CURSOR ? valid_cursor(buf, "prj_", t, id) != 0 :
+		bad = rc < 0 || (p == Q_LIMIT ? valid_limit(buf) < 0 :
+		    p == Q_CURSOR ? valid_cursor(buf, "prj_", t, id) != 0 :
 		    valid_bool(buf) < 0);
 		if (bad)
-			want = pnames[i];
+			want = request_qparam_name(p);
 	}
 	rc = request_query_parse(q, QP(Q_LIMIT) | QP(Q_CURSOR) |
 	    QP(Q_INCLUDE_REVOKED), &out, &name, &msg);
