@@ -45,14 +45,5 @@ CREATE TABLE IF NOT EXISTS audit_events (
 	    REFERENCES organizations (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- Every UPDATE of a head writes its event (store-audit.c makes no other).
--- Under binary logging, creating a trigger takes SUPER or
--- log_bin_trust_function_creators = 1 (see latchkeyd(8)).
-CREATE TRIGGER IF NOT EXISTS audit_heads_event AFTER UPDATE ON audit_heads
-	FOR EACH ROW INSERT INTO audit_events (org_id, seq, id, action,
-	    target_id, created_at, hash, body) VALUES (NEW.org_id, NEW.seq,
-	    NEW.ev_id, NEW.ev_action, NEW.ev_target, NEW.ev_at, NEW.hash,
-	    NEW.ev_body);
-
 INSERT IGNORE INTO audit_heads (org_id, seq, hash, prev_hash)
 	SELECT id, 0, REPEAT('0', 64), REPEAT('0', 64) FROM organizations;

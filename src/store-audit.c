@@ -37,6 +37,7 @@
 enum stmt {
 	STMT_HEAD_ADVANCE,
 	STMT_HEAD_MAKE,
+	STMT_EVENT_COPY,
 	STMT_HEAD_GET,
 	STMT_LIST,
 	STMT_LIST_TARGET,
@@ -62,6 +63,15 @@ static const char *const stmts[STMT__MAX] = {
 	    "CONVERT(hash USING utf8mb4), ?, seq + 1, ?), 256), "
 	    "seq = seq + 1, ev_id = ?, ev_action = ?, ev_target = ?, "
 	    "ev_at = ? WHERE org_id = ?",
+	/*
+	 * The event the head row now holds, kept. (A trigger would save
+	 * this round trip, but creating one under binary logging, as in a
+	 * Galera cluster, takes SUPER.)
+	 */
+	[STMT_EVENT_COPY] = "INSERT INTO audit_events (org_id, seq, id, "
+	    "action, target_id, created_at, hash, body) SELECT org_id, seq, "
+	    "ev_id, ev_action, ev_target, ev_at, hash, ev_body FROM "
+	    "audit_heads WHERE org_id = ?",
 	/* An organization that predates the audit log and its migration. */
 	[STMT_HEAD_MAKE] = "INSERT IGNORE INTO audit_heads (org_id, seq, hash, "
 	    "prev_hash) VALUES (?, 0, REPEAT('0', 64), REPEAT('0', 64))",
@@ -231,8 +241,13 @@ store_audit_add(const struct actor *a, const char *org, const char *action,
 
 	for (tries = 0; tries < 2; tries++) {
 		if ((rc = db_exec(stmts[STMT_HEAD_ADVANCE], adv, NARG(adv),
-		    NULL, 0)) != RES_OK || db_affected() == 1)
+		    NULL, 0)) != RES_OK)
 			break;
+		if (db_affected() == 1) {
+			rc = db_exec(stmts[STMT_EVENT_COPY], mk, NARG(mk), NULL,
+			    0);
+			break;
+		}
 		rc = RES_DB_ERROR;
 		/* No head yet: make it at seq 0 and advance it. */
 		if (tries == 0 && (rc = db_exec(stmts[STMT_HEAD_MAKE], mk,
