@@ -627,6 +627,7 @@ struct watch {
 void	 worker_run(int, const struct config *, struct watch *, pid_t)
 	    __attribute__((noreturn));
 long long worker_now_ms(void);
+void	 worker_drop(const struct config *);
 
 /* master.c */
 int	 master_run(int, struct config *, const char *);

@@ -61,36 +61,6 @@ signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Becomes the configured user and group, as a worker does; exits if not. */
-static void
-drop(const struct config *c)
-{
-	struct passwd	*pw;
-	struct group	*gr;
-	gid_t		 gid;
-
-	if (getuid() != 0 || c->user == NULL)
-		return;
-	if ((pw = getpwnam(c->user)) == NULL) {
-		log_msg(LOG_ERR, "purger: unknown user %s", c->user);
-		exit(1);
-	}
-	gid = pw->pw_gid;
-	if (c->group != NULL) {
-		if ((gr = getgrnam(c->group)) == NULL) {
-			log_msg(LOG_ERR, "purger: unknown group %s", c->group);
-			exit(1);
-		}
-		gid = gr->gr_gid;
-	}
-	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
-		log_msg(LOG_ERR, "purger: cannot become %s: %s", c->user,
-		    strerror(errno));
-		exit(1);
-	}
-}
-
 /* Sleeps ms milliseconds, less when told to stop. */
 static void
 nap(long long ms)
@@ -188,7 +158,7 @@ purge_run(const struct config *c, pid_t master)
 	long long	 wait;
 
 	signals();
-	drop(c);
+	worker_drop(c);
 	prctl(PR_SET_NAME, "latchkeyd-purge");
 	/*
 	 * After the drop (a change of user id clears it). SIGKILL: a step is

@@ -70,9 +70,12 @@ signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Becomes the configured user and group; exits when that fails. */
-static void
-drop(const struct config *c)
+/*
+ * Becomes the configured user and group (when started as root); exits
+ * when that fails. Workers and the purger call it right after the fork.
+ */
+void
+worker_drop(const struct config *c)
 {
 	struct passwd	*pw = NULL;
 	struct group	*gr;
@@ -384,7 +387,7 @@ worker_run(int fd, const struct config *c, struct watch *w, pid_t master)
 	/* No core dumps, no ptrace by others: raw secrets pass through. */
 	prctl(PR_SET_DUMPABLE, 0);
 	setrlimit(RLIMIT_CORE, &rl);
-	drop(c);
+	worker_drop(c);
 	/*
 	 * Only now: a change of user id clears the parent-death signal. The
 	 * master may have died before it was set.
