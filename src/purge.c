@@ -33,6 +33,9 @@
 #define BATCH_START	500	/* rows: the first step of a job */
 
 static volatile sig_atomic_t stopping;
+/* The longest step of the job worked last, over all its claims. */
+static char		 last_target[ID_LEN + 1];
+static long long	 longest;
 
 static void
 on_term(int sig)
@@ -84,11 +87,15 @@ nap(long long ms)
 static int
 work(struct purge_job *job, const char *owner, const struct config *c)
 {
-	long long	 n, t0, took, longest = 0;
+	long long	 n, t0, took;
 	enum result	 rc;
 	int		 done, batch, fast = 0;
 
 	batch = c->purge_batch < BATCH_START ? c->purge_batch : BATCH_START;
+	if (strcmp(last_target, job->target) != 0) {
+		strlcpy(last_target, job->target, sizeof(last_target));
+		longest = 0;
+	}
 
 	log_msg(LOG_DEBUG, "purger: working %s %s", job->kind, job->target);
 	while (!stopping) {
