@@ -452,6 +452,14 @@ struct response {
 	size_t		 hlen;
 	struct json_object *json;	/* body, or NULL */
 	struct json_object *secret;	/* a raw key inside json, zeroed later */
+	char		*text;		/* or a JSON body written by hand */
+	size_t		 tlen;
+};
+
+/* A JSON text written by hand, for long answers: no tree per item. */
+struct jtext {
+	char		*p;
+	size_t		 len, cap;
 };
 
 /* request.c */
@@ -535,6 +543,9 @@ void	 resp_error(struct request *, int, const char *, const char *,
 	    const char *);
 void	 resp_result(struct request *, enum result);
 const char *resp_cred_reason(enum result);
+void	 jt_put(struct jtext *, const char *, size_t);
+void	 jt_str(struct jtext *, const char *, size_t);
+void	 resp_text(struct request *, int, struct jtext *);
 void	 resp_invalid(struct request *, const char *, const char *);
 void	 resp_not_found(struct request *);
 void	 resp_location(struct request *, const char *, const char *);

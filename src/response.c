@@ -3,6 +3,7 @@
  * error body of the contract. The worker writes it out; handlers only fill.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -51,8 +52,85 @@ void
 resp_json(struct request *r, int status, struct json_object *json)
 {
 	json_object_put(r->resp.json);
+	free(r->resp.text);
+	r->resp.text = NULL;
 	r->resp.status = status;
 	r->resp.json = json;
+}
+
+/* Appends n bytes of s to t; out of memory ends the worker. */
+void
+jt_put(struct jtext *t, const char *s, size_t n)
+{
+	char	*p;
+	size_t	 cap;
+
+	if (t->len + n + 1 > t->cap) {
+		cap = t->cap ? t->cap * 2 : 4096;
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(t->p, cap)) == NULL) {
+			log_msg(LOG_ERR, "out of memory");
+			exit(1);
+		}
+		t->p = p;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
+}
+
+/*
+ * Appends s (n bytes of UTF-8) to t as a JSON string, escaped as json-c
+ * writes it with JSON_C_TO_STRING_NOSLASHESCAPE, so that an answer reads
+ * the same byte for byte whichever way it was made.
+ */
+void
+jt_str(struct jtext *t, const char *s, size_t n)
+{
+	char	 esc[8];
+	size_t	 i, from = 0;
+
+	jt_put(t, "\"", 1);
+	for (i = 0; i < n; i++) {
+		unsigned char	 c = (unsigned char)s[i];
+		const char	*e = NULL;
+
+		switch (c) {
+		case '"': e = "\\\""; break;
+		case '\\': e = "\\\\"; break;
+		case '\b': e = "\\b"; break;
+		case '\f': e = "\\f"; break;
+		case '\n': e = "\\n"; break;
+		case '\r': e = "\\r"; break;
+		case '\t': e = "\\t"; break;
+		default:
+			if (c < 0x20) {
+				snprintf(esc, sizeof(esc), "\\u%04x", c);
+				e = esc;
+			}
+			break;
+		}
+		if (e == NULL)
+			continue;
+		jt_put(t, s + from, i - from);
+		jt_put(t, e, strlen(e));
+		from = i + 1;
+	}
+	jt_put(t, s + from, n - from);
+	jt_put(t, "\"", 1);
+}
+
+/* Answers status with the JSON text t; the response owns it from now on. */
+void
+resp_text(struct request *r, int status, struct jtext *t)
+{
+	resp_json(r, status, NULL);
+	r->resp.text = t->p;
+	r->resp.tlen = t->len;
+	t->p = NULL;
+	t->len = t->cap = 0;
 }
 
 /* Answers status with no body (204, or an OPTIONS answer). */
@@ -187,6 +265,10 @@ resp_body(struct request *r, size_t *len)
 {
 	const char	*s;
 
+	if (r->resp.text != NULL) {
+		*len = r->resp.tlen;
+		return r->resp.text;
+	}
 	if (r->resp.json == NULL)
 		return NULL;
 	s = json_object_to_json_string_length(r->resp.json,
@@ -203,7 +285,7 @@ resp_head(struct request *r, char *buf, size_t len)
 	n = snprintf(buf, len, "Status: %d %s\r\n%s"
 	    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n%.*s\r\n",
 	    r->resp.status, resp_reason(r->resp.status),
-	    r->resp.json != NULL ?
+	    r->resp.json != NULL || r->resp.text != NULL ?
 	    "Content-Type: application/json; charset=utf-8\r\n" : "",
 	    r->request_id, (int)r->resp.hlen, r->resp.headers);
 	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
@@ -227,6 +309,8 @@ resp_clear(struct request *r)
 	r->resp.secret = NULL;
 	json_object_put(r->resp.json);
 	r->resp.json = NULL;
+	free(r->resp.text);
+	r->resp.text = NULL;
 }
 
 /* A 400 validation_failed naming field. */

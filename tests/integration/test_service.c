@@ -361,7 +361,8 @@ Test(service, a_statement_stopped_for_time_is_503_and_is_not_left_running,
 	t_free(r);
 	/* Nothing of it runs on in the server. */
 	cr_assert_eq(t_count("SELECT COUNT(*) FROM information_schema."
-	    "PROCESSLIST WHERE INFO LIKE 'DELETE FROM projects%'", NULL), 0);
+	    "PROCESSLIST WHERE INFO LIKE 'UPDATE projects SET deleted_at%'",
+	    NULL), 0);
 	db_rollback();
 	r = t_http("GET", path, org.auth, NULL, NULL, 0);
 	cr_assert_eq(r->status, 200, "the stopped delete was not rolled back");
