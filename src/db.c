@@ -20,7 +20,7 @@
 #include "extern.h"
 
 #define STMT_CACHE	64
-#define DB_TRIES	4	/* runs of a request whose transaction is refused */
+#define DB_TRIES	8	/* runs of a request whose transaction is refused */
 
 static const struct config *conf;
 static MYSQL		*conn;
@@ -335,7 +335,8 @@ db_may_retry(int try)
 		return !unsafe && try == 0;
 	if (!conflict || try + 1 >= DB_TRIES)
 		return 0;
-	usleep(1000 + arc4random_uniform(5000U << try));
+	/* 1 ms and up to 4, 8, 16 ... 128 ms more, at random. */
+	usleep(1000 + arc4random_uniform(4000U << (try < 5 ? try : 5)));
 	return 1;
 }
 
