@@ -302,17 +302,25 @@ Test(orgs, a_bad_checksum_costs_no_database_query)
 	snprintf(bad, sizeof(bad), "%s", o.auth);
 	bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'A' ? 'B' : 'A';
 	before = executed();
-	for (i = 0; i < 20; i++) {
+	for (i = 0; i < 50; i++) {
 		r = t_http("GET", "/projects", bad, NULL, NULL, 0);
 		cr_assert_eq(r->status, 401);
 		t_free(r);
 	}
 	after = executed();
-	/* The only statement in between is the second executed(). */
-	cr_assert_eq(after - before, 1, "%lld statements", after - before);
+	/*
+	 * The counter is the server's, and the purger (a process of the
+	 * pool) may look for work in between: a few statements are its.
+	 * One statement a request would be 50.
+	 */
+	cr_assert_lt(after - before, 10, "%lld statements for 50 requests",
+	    after - before);
 	/* The control: a good token does reach the database. */
-	r = t_http("GET", "/projects", o.auth, NULL, NULL, 0);
-	cr_assert_eq(r->status, 200);
-	t_free(r);
-	cr_assert_gt(executed() - after, 1);
+	before = executed();
+	for (i = 0; i < 50; i++) {
+		r = t_http("GET", "/projects", o.auth, NULL, NULL, 0);
+		cr_assert_eq(r->status, 200);
+		t_free(r);
+	}
+	cr_assert_geq(executed() - before, 50);
 }
