@@ -4,8 +4,8 @@
 -- event's seq, hash, prevHash (prev_hash), id, action, target, time and
 -- canonical text. A write is one UPDATE of that row, which locks it, so the
 -- events of one organization count 1, 2, 3 ... with no gap and no repeat;
--- the trigger audit_heads_event copies the new head into audit_events in
--- the same statement (one round trip per event, not three).
+-- an INSERT ... SELECT copies the new head into audit_events (two round
+-- trips per event, not three).
 -- audit_events keeps each event as the RFC 8785 canonical JSON text that
 -- was hashed (body, without its "hash" member) beside the hash; the other
 -- columns are copies for the indexes. Events go only with their

@@ -12,14 +12,14 @@
  * An event is stored as the RFC 8785 canonical JSON (jcs.c) of the event
  * without its "hash" member: exactly the bytes that were hashed. hash is
  * the lower-case hex SHA-256 of prevHash's 64 hex characters followed by
- * those bytes. One statement writes an event: an UPDATE that locks the
+ * those bytes. Two statements write an event: an UPDATE that locks the
  * head and advances it, building there the event's text from the
  * canonical text our JCS made around the two values only the locked row
- * knows, prevHash and seq, and hashing it (SHA2()); the trigger
- * audit_heads_event (schema/004_audit.sql) inserts the new head into
- * audit_events. A read of the head, an insert and an update would be
- * three round trips more per change, under the lock; bench/audit measured
- * POST /projects at 0.5 to 0.7 of its throughput without events with two.
+ * knows, prevHash and seq, and hashing it (SHA2()); then an INSERT ...
+ * SELECT that copies the new head into audit_events. A read of the head,
+ * an insert and an update would be one round trip more per change, under
+ * the lock; a trigger would save one, but creating a trigger under binary
+ * logging (a Galera cluster) takes SUPER. bench/audit measures the cost.
  * latchkeyctl audit verify recomputes every hash with libmd.
  */
 #include <errno.h>
