@@ -28,6 +28,8 @@ enum stmt {
 	STMT_PROJECT_DELETE,
 	STMT_ORG_LOCK,
 	STMT_ORG_PROJECTS,
+	STMT_ORG_AUDIT,
+	STMT_ORG_ROWS,
 	STMT_ORG_DELETE,
 	STMT_ORG_DROP,
 	STMT_RET_ENSURE,
@@ -83,6 +85,12 @@ static const char *const stmts[STMT__MAX] = {
 	    "UTC_TIMESTAMP(3) - INTERVAL ? SECOND FROM organizations "
 	    "WHERE id = ? FOR UPDATE",
 	[STMT_ORG_PROJECTS] = "SELECT COUNT(*) FROM projects WHERE org_id = ?",
+	[STMT_ORG_AUDIT] = "DELETE FROM audit_events WHERE org_id = ? "
+	    "ORDER BY seq LIMIT ?",
+	/* Its project rows, and whether it has more than 1,000 events. */
+	[STMT_ORG_ROWS] = "SELECT (SELECT COUNT(*) FROM projects WHERE "
+	    "org_id = ?), (SELECT COUNT(*) > 1000 FROM (SELECT 1 FROM "
+	    "audit_events WHERE org_id = ? LIMIT 1001) e)",
 	[STMT_ORG_DELETE] = "DELETE FROM organizations WHERE id = ? AND "
 	    "deleted_at IS NOT NULL",
 	[STMT_ORG_DROP] = "DELETE FROM organizations WHERE id = ?",
@@ -317,12 +325,15 @@ fail:
 }
 
 /*
- * An organization's purge, after its projects': the organization row (its
- * tokens go with it) and the job. RES_IN_USE while projects are left.
+ * One transaction of an organization's purge, after its projects': up to
+ * batch of its audit events (a long-lived organization has many, and a
+ * cascade would take them in one transaction), and when none is left the
+ * organization row (its tokens and audit head go with it) and the job.
+ * RES_IN_USE while projects are left.
  */
 static enum result
 org_step(const struct purge_job *job, const char *owner,
-    const struct config *c, int *done)
+    const struct config *c, int batch, long long *n, int *done)
 {
 	struct db_arg	 l[] = { ARG_INT(c->request_timeout),
 	    ARG_CSTR(job->target) };
@@ -349,6 +360,15 @@ org_step(const struct purge_job *job, const char *owner,
 		if (left > 0 || !v[1]) {
 			db_rollback();
 			return RES_IN_USE;
+		}
+		if ((rc = del(STMT_ORG_AUDIT, job->target, batch, n)) !=
+		    RES_OK)
+			goto fail;
+		if (*n > 0) {
+			if ((rc = renew(job, owner, PURGE_LEASE, *n)) !=
+			    RES_OK || (rc = db_commit()) != RES_OK)
+				goto fail;
+			return RES_OK;
 		}
 		if ((rc = db_exec(stmts[STMT_ORG_DELETE], o, NARG(o), NULL,
 		    0)) != RES_OK)
@@ -440,7 +460,7 @@ store_purge_step(struct purge_job *job, const char *owner,
 	if (strcmp(job->kind, "project") == 0)
 		return project_step(job, owner, c, batch, removed, done);
 	if (strcmp(job->kind, "org") == 0)
-		return org_step(job, owner, c, done);
+		return org_step(job, owner, c, batch, removed, done);
 	return retention_step(job, owner, c, batch, removed, done);
 }
 
@@ -449,8 +469,8 @@ store_purge_step(struct purge_job *job, const char *owner,
  * project, in one short transaction: the organization and its projects
  * marked deleted, its tokens and keys revoked, a purge job for each
  * project and one for the organization (or, when it has no project rows
- * at all, the organization row with its tokens at once). RES_OK,
- * RES_NOT_FOUND,
+ * at all and at most 1,000 audit events, the organization row with its
+ * tokens and events at once). RES_OK, RES_NOT_FOUND,
  * RES_IN_USE when it has live projects and !force, or a database result.
  */
 enum result
@@ -458,7 +478,8 @@ store_purge_org(const char *org, int force)
 {
 	char		 now[TIME_LEN + 1], api[TIME_LEN + 1];
 	struct db_arg	 o[] = { ARG_CSTR(org) };
-	long long	 live = 0, all = 0;
+	struct db_arg	 oo[] = { ARG_CSTR(org), ARG_CSTR(org) };
+	long long	 live = 0, all[2];
 	enum result	 rc;
 	int		 found;
 
@@ -477,11 +498,14 @@ store_purge_org(const char *org, int force)
 		db_rollback();
 		return found ? RES_IN_USE : RES_NOT_FOUND;
 	}
-	/* No project rows at all: nothing to purge, the row goes now. */
-	if ((rc = ints(STMT_ORG_PROJECTS, o, NARG(o), &all, 1, &found)) !=
+	/*
+	 * No project rows at all and few audit events: nothing to purge in
+	 * batches, the row goes now with what cascades from it.
+	 */
+	if ((rc = ints(STMT_ORG_ROWS, oo, NARG(oo), all, 2, &found)) !=
 	    RES_OK)
 		goto fail;
-	if (all == 0) {
+	if (all[0] == 0 && all[1] == 0) {
 		if ((rc = db_exec(stmts[STMT_ORG_DROP], o, NARG(o), NULL,
 		    0)) != RES_OK || (rc = db_commit()) != RES_OK)
 			goto fail;

@@ -52,6 +52,23 @@ load_events(const char *prj, long long n, int days)
 	}
 }
 
+/* n audit events of organization org (seq from 1,000,001), as SQL rows. */
+static void
+load_audit(const char *org, long long n)
+{
+	static const char sql[] = "INSERT INTO audit_events (org_id, seq, id, "
+	    "action, target_id, created_at, hash, body) SELECT ?, 1000000 + "
+	    "seq, CONCAT('aud_', LEFT(MD5(CONCAT(?, seq)), 22)), "
+	    "'project.update', ?, UTC_TIMESTAMP(3), REPEAT('0', 64), '{}' "
+	    "FROM seq_1_to_20000 WHERE seq <= ?";
+	struct db_arg	 a[] = { ARG_CSTR(org), ARG_CSTR(org), ARG_CSTR(org),
+	    ARG_INT(n) };
+
+	(void)t_count("SELECT 1", NULL);
+	cr_assert_eq(db_exec(sql, a, NARG(a), NULL, 0), RES_OK,
+	    "load audit events: %s", db_last_error());
+}
+
 static void
 load_incidents(const char *prj, long long n, int days)
 {
@@ -657,6 +674,7 @@ Test(purge, purge_status_and_org_delete_force_go_through_the_purge,
 	struct torg		 o;
 	struct json_object	*s, *e;
 	char			 p1[64], p2[64], k1[64], *out;
+	long long		 removed = 0, r;
 	int			 st, i;
 
 	t_org(&o);
@@ -664,6 +682,7 @@ Test(purge, purge_status_and_org_delete_force_go_through_the_purge,
 	t_project(&o, "two", p2, NULL);
 	load_events(p1, 40000, 0);
 	load_events(p2, 500, 0);
+	load_audit(o.id, 20000);	/* four batches of purge_batch 5000 */
 	out = t_ctl(&st, "--json org delete %s --force", o.id);
 	cr_assert_eq(st, 0, "%s", out);
 	free(out);
@@ -685,14 +704,26 @@ Test(purge, purge_status_and_org_delete_force_go_through_the_purge,
 	cr_assert_str_eq(t_str(e, "type"), "org");
 	json_object_put(s);
 
-	for (i = 0; i < 480; i++) {
+	/*
+	 * The audit events go in batches through the organization's job,
+	 * which counts them (a cascade from the organization row would take
+	 * them in its one transaction, and the job would count none).
+	 */
+	for (i = 0; i < 8000; i++) {
 		if (t_count("SELECT COUNT(*) FROM organizations WHERE id = ?",
 		    o.id) == 0)
 			break;
-		usleep(250000);
+		r = t_count("SELECT COALESCE(MAX(removed), 0) FROM purge_jobs "
+		    "WHERE target_id = ?", o.id);
+		removed = r > removed ? r : removed;
+		usleep(20000);
 	}
 	cr_assert_eq(t_count("SELECT COUNT(*) FROM organizations WHERE "
 	    "id = ?", o.id), 0);
+	cr_assert_geq(removed, 5000, "the organization's job removed %lld "
+	    "audit events", removed);
+	cr_assert_eq(t_count("SELECT COUNT(*) FROM audit_events WHERE "
+	    "org_id = ?", o.id), 0);
 	cr_assert_eq(rows_of(p1), 0);
 	cr_assert_eq(rows_of(p2), 0);
 	cr_assert_eq(t_count("SELECT COUNT(*) FROM org_tokens WHERE "
@@ -704,6 +735,38 @@ Test(purge, purge_status_and_org_delete_force_go_through_the_purge,
 	out = t_ctl(&st, "purge status --bogus 2>&1");
 	cr_assert_eq(st, 2, "%s", out);
 	free(out);
+}
+
+Test(purge, an_organization_with_no_projects_and_many_audit_events_goes_through_the_purge,
+    .init = setup, .timeout = 120)
+{
+	struct torg	 o;
+	char		*out;
+	int		 st, i;
+
+	t_org(&o);
+	load_audit(o.id, 1500);
+	out = t_ctl(&st, "--json org delete %s", o.id);
+	cr_assert_eq(st, 0, "%s", out);
+	free(out);
+	/* Not in the delete's transaction: marked, its token refused. */
+	cr_assert_eq(status_of("GET", "/projects", o.auth), 401);
+	cr_assert_eq(t_count("SELECT COUNT(*) FROM organizations WHERE "
+	    "id = ? AND deleted_at IS NOT NULL", o.id), 1);
+	cr_assert_eq(t_count("SELECT COUNT(*) FROM purge_jobs WHERE "
+	    "target_id = ? AND kind = 'org'", o.id), 1);
+	for (i = 0; i < 400; i++) {
+		if (t_count("SELECT COUNT(*) FROM organizations WHERE id = ?",
+		    o.id) == 0)
+			break;
+		usleep(250000);
+	}
+	cr_assert_eq(t_count("SELECT COUNT(*) FROM organizations WHERE "
+	    "id = ?", o.id), 0);
+	cr_assert_eq(t_count("SELECT COUNT(*) FROM audit_events WHERE "
+	    "org_id = ?", o.id), 0);
+	cr_assert_eq(t_count("SELECT COUNT(*) FROM purge_jobs WHERE "
+	    "target_id = ?", o.id), 0);
 }
 
 /* Runs shell command line cmd after env; returns its exit status. */
