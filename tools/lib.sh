@@ -60,3 +60,22 @@ free_port() {
 		return
 	done
 }
+
+# CPU time (clock ticks) of process $1 and its children, live and reaped
+# (bench/): its own utime, stime, cutime and cstime, and its live
+# children's utime and stime (a worker that was replaced is in its
+# parent's cutime). 0 for no process.
+ticks() {
+	local p
+	[ -n "$1" ] && [ -r "/proc/$1/stat" ] || { echo 0; return; }
+	{ awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat"
+	  for p in $(pgrep -P "$1" || true); do
+		awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true
+	  done; } | awk '{ s += $1 } END { printf "%d", s }'
+}
+
+# Microseconds per request of $1 clock ticks over $2 requests.
+per_req() {
+	awk -v d="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" \
+	    'BEGIN { printf "%.0f", n ? d * 1e6 / hz / n : 0 }'
+}
