@@ -649,6 +649,7 @@ void	 purge_run(const struct config *, pid_t) __attribute__((noreturn));
 /* metrics.c */
 int	 metrics_init(void);
 void	 metrics_request(const struct route *, int, long long);
+uint64_t metrics_served(void);
 void	 metrics_verify(enum result);
 void	 metrics_db_error(void);
 void	 metrics_restart(void);

@@ -68,6 +68,7 @@ struct mshared {
 	uint64_t	 restarts;
 	uint64_t	 db_errors;
 	uint64_t	 workers;
+	uint64_t	 served;		/* all answers: the purger's gauge */
 };
 
 static struct mshared	*m;		/* NULL: not counting */
@@ -127,8 +128,16 @@ metrics_request(const struct route *rt, int status, long long us)
 		continue;
 	ADD(m->requests[r][s]);
 	ADD(m->buckets[r][b]);
+	ADD(m->served);
 	__atomic_fetch_add(&m->sum_us[r], (uint64_t)(us < 0 ? 0 : us),
 	    __ATOMIC_RELAXED);
+}
+
+/* Requests answered so far by the pool's workers (0 when not counting). */
+uint64_t
+metrics_served(void)
+{
+	return m != NULL ? GET(m->served) : 0;
 }
 
 /*

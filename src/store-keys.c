@@ -310,6 +310,23 @@ undo(enum result rc)
 }
 
 /*
+ * Inside the open transaction: claims project prj of org (see
+ * STMT_CLAIM_PROJECT) and checks that it can hold add more active keys
+ * within max. RES_OK, RES_LIMIT, RES_NOT_FOUND, or a database result.
+ */
+static enum result
+room(const char *prj, const char *org, int add, int max)
+{
+	long long	 n;
+	enum result	 rc;
+
+	if ((rc = claim_project(prj, org)) != RES_OK ||
+	    (rc = count_active(prj, &n)) != RES_OK)
+		return rc;
+	return n + add > max ? RES_LIMIT : RES_OK;
+}
+
+/*
  * Creates a key for project prj of org with spec's name, expiry and
  * blocks, unless the project has max active keys already, with its event
  * key.create by a. Fills ns and k. RES_OK, RES_NOT_FOUND, RES_LIMIT,
@@ -322,7 +339,6 @@ store_keys_create(const struct actor *ac, const char *org, const char *prj,
     const struct keyspec *spec, int max, struct newsecret *ns,
     struct apikey *k)
 {
-	long long	 n;
 	enum result	 rc;
 	int		 active;
 
@@ -331,13 +347,8 @@ store_keys_create(const struct actor *ac, const char *org, const char *prj,
 	secret_make(ns, "key_", KEY_PREFIX);
 	if ((rc = db_begin()) != RES_OK)
 		return rc;
-	if ((rc = claim_project(prj, org)) != RES_OK)
-		return undo(rc);
-	if ((rc = count_active(prj, &n)) != RES_OK)
-		return undo(rc);
-	if (n >= max)
-		return undo(RES_LIMIT);
-	if ((rc = insert(prj, spec, ns)) != RES_OK ||
+	if ((rc = room(prj, org, 1, max)) != RES_OK ||
+	    (rc = insert(prj, spec, ns)) != RES_OK ||
 	    (rc = get_locked(org, ns->id, k, &active)) != RES_OK ||
 	    (rc = store_audit_add(ac, org, "key.create", "key", ns->id, prj,
 	    NULL)) != RES_OK || (rc = db_commit()) != RES_OK)
@@ -410,7 +421,6 @@ store_keys_roll(const struct actor *ac, const char *org, const char *id,
 	struct keyspec	 next;
 	struct apikey	 old, rolled;
 	struct json_object *ch;
-	long long	 n;
 	enum result	 rc;
 	int		 active;
 
@@ -425,12 +435,10 @@ store_keys_roll(const struct actor *ac, const char *org, const char *id,
 		return undo(RES_ROLLED);
 	if (!active)
 		return undo(RES_INACTIVE);
-	if ((rc = claim_project(old.owner, org)) != RES_OK ||
-	    (rc = count_active(old.owner, &n)) != RES_OK)
-		return undo(rc);
 	/* With no grace the old key stops now: it frees its place. */
-	if (n + 1 - (spec->grace == 0) > max)
-		return undo(RES_LIMIT);
+	if ((rc = room(old.owner, org, 1 - (spec->grace == 0), max)) !=
+	    RES_OK)
+		return undo(rc);
 	memset(&next, 0, sizeof(next));
 	if (old.has_name) {
 		next.name = old.name;
