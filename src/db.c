@@ -6,6 +6,7 @@
  * 2006/2013/1243 the connection is closed and the caller decides whether
  * the work may be retried. Also the clock the stores write with.
  */
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,7 +285,7 @@ db_ping_within(int ms)
 {
 	struct pollfd	 p;
 	long long	 deadline = now_ms() + ms, left;
-	int		 st, err = 0;
+	int		 st, err = 0, ready = 0;
 
 	if (conn == NULL && db_connect() != RES_OK)
 		return RES_DB_LOST;
@@ -294,8 +295,11 @@ db_ping_within(int ms)
 		p.events = ((st & MYSQL_WAIT_READ) ? POLLIN : 0) |
 		    ((st & MYSQL_WAIT_WRITE) ? POLLOUT : 0);
 		p.revents = 0;
-		if ((left = deadline - now_ms()) <= 0 ||
-		    poll(&p, 1, (int)left) <= 0) {
+		/* A signal (SIGTERM, SIGHUP's retirement) is no timeout. */
+		if ((left = deadline - now_ms()) > 0 &&
+		    (ready = poll(&p, 1, (int)left)) < 0 && errno == EINTR)
+			continue;
+		if (left <= 0 || ready <= 0) {
 			metrics_db_error();
 			log_msg(LOG_WARNING, "database %s: no answer to a "
 			    "ping within %d ms", where, ms);
@@ -546,6 +550,74 @@ db_exec(const char *sql, const struct db_arg *args, size_t nargs,
 	cur_cols = cols;
 	cur_ncols = ncols;
 	return RES_OK;
+}
+
+/*
+ * Runs the prepared statement sql (a string constant; an INSERT) once for
+ * each of rows rows of nargs string arguments, given row after row in
+ * args, in one round trip: Connector/C's array binding (the server's bulk
+ * execution). RES_OK or a database result; the rows go in together or
+ * the statement fails.
+ */
+enum result
+db_exec_rows(const char *sql, const struct db_arg *args, size_t nargs,
+    size_t rows)
+{
+	MYSQL_STMT	*st = NULL;
+	MYSQL_BIND	 in[DB_ARGS_MAX];
+	const void	**ptr;
+	unsigned long	*len;
+	unsigned int	 n = (unsigned int)rows, none = 0;
+	size_t		 c, r;
+	enum result	 rc;
+
+	if (nargs == 0 || nargs > DB_ARGS_MAX)
+		return miscounted(sql, "arguments", nargs, DB_ARGS_MAX);
+	if (rows == 0)
+		return RES_OK;
+	if (cur != NULL) {
+		mysql_stmt_free_result(cur);
+		cur = NULL;
+	}
+	if (db_connect() != RES_OK)
+		return RES_DB_LOST;
+	if ((rc = prepare(sql, &st)) != RES_OK)
+		return rc;
+	if (mysql_stmt_param_count(st) != nargs)
+		return miscounted(sql, "arguments", nargs,
+		    mysql_stmt_param_count(st));
+	if ((ptr = reallocarray(NULL, nargs * rows, sizeof(*ptr))) == NULL ||
+	    (len = reallocarray(NULL, nargs * rows, sizeof(*len))) == NULL) {
+		free(ptr);
+		return fail(CR_OUT_OF_MEMORY, "out of memory");
+	}
+	/* Column-wise: each argument an array of rows values. */
+	memset(in, 0, sizeof(in));
+	for (c = 0; c < nargs; c++) {
+		for (r = 0; r < rows; r++) {
+			ptr[c * rows + r] = args[r * nargs + c].ptr;
+			len[c * rows + r] = args[r * nargs + c].len;
+		}
+		in[c].buffer_type = MYSQL_TYPE_STRING;
+		in[c].buffer = (void *)&ptr[c * rows];
+		in[c].length = &len[c * rows];
+	}
+	unsafe = 1;
+	started = now_ms();
+	if (mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &n) != 0 ||
+	    mysql_stmt_bind_param(st, in) != 0 ||
+	    mysql_stmt_execute(st) != 0)
+		rc = fail(mysql_stmt_errno(st), mysql_stmt_error(st));
+	else {
+		started = 0;
+		affected = mysql_stmt_affected_rows(st);
+	}
+	/* The cached statement runs one row at a time again. */
+	if (conn != NULL)
+		mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &none);
+	free(ptr);
+	free(len);
+	return rc;
 }
 
 /* Reads the next row of the last SELECT into its cols: 1, 0 at the end, -1. */

@@ -231,6 +231,8 @@ void	 db_causal(int);
 enum result db_cluster_state(char *, size_t);
 enum result db_exec(const char *, const struct db_arg *, size_t,
 	    struct db_col *, size_t);
+enum result db_exec_rows(const char *, const struct db_arg *, size_t,
+	    size_t);
 int	 db_fetch(void);
 unsigned long long db_affected(void);
 enum result db_begin(void);

@@ -2,6 +2,8 @@
  * The SQL of ingested events: a batch is stored in one transaction, all or
  * nothing, under the project of the key that sent it.
  */
+#include <stdlib.h>
+
 #include "extern.h"
 
 #define ER_NO_REFERENCED_ROW_2	1452
@@ -17,27 +19,29 @@ enum result
 store_events_insert(const char *prj, const char *key,
     const char *const *ev, const size_t *len, size_t n)
 {
+	struct db_arg	*a;
 	size_t		 i;
 	enum result	 rc;
 
-	if ((rc = db_begin()) != RES_OK)
-		return rc;
+	if ((a = reallocarray(NULL, n ? 3 * n : 1, sizeof(*a))) == NULL)
+		return RES_DB_ERROR;
 	for (i = 0; i < n; i++) {
-		struct db_arg a[] = { ARG_CSTR(prj), ARG_CSTR(key),
+		struct db_arg row[] = { ARG_CSTR(prj), ARG_CSTR(key),
 		    ARG_STR(ev[i], len[i]) };
 
-		if ((rc = db_exec(stmt_insert, a, NARG(a), NULL, 0)) != RES_OK) {
-			/* The project was purged since the key was checked. */
-			if (rc == RES_DB_ERROR &&
-			    db_last_errno() == ER_NO_REFERENCED_ROW_2)
-				rc = RES_UNAUTHORIZED;
-			goto fail;
-		}
+		memcpy(&a[3 * i], row, sizeof(row));
 	}
-	if ((rc = db_commit()) != RES_OK)
-		goto fail;
-	return RES_OK;
-fail:
-	db_rollback();
+	/* All rows in one round trip, in one transaction. */
+	if ((rc = db_begin()) == RES_OK &&
+	    (rc = db_exec_rows(stmt_insert, a, 3, n)) == RES_OK)
+		rc = db_commit();
+	if (rc != RES_OK) {
+		db_rollback();
+		/* The project was purged since the key was checked. */
+		if (rc == RES_DB_ERROR &&
+		    db_last_errno() == ER_NO_REFERENCED_ROW_2)
+			rc = RES_UNAUTHORIZED;
+	}
+	free(a);
 	return rc;
 }
