@@ -5,15 +5,19 @@
  * away before anything was written), answer, log one line. It tells the
  * master, through struct watch, since when its connection is open.
  */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,23 +30,25 @@
 #include "extern.h"
 
 static volatile sig_atomic_t stopping;
-static int		 listen_fd = -1;
+static int		 wake_fd = -1;	/* an eventfd: SIGTERM wakes take() */
 
 /*
- * SIGTERM: finish the request in hand, take no other. Closing our copy of
- * the listening socket (other processes keep theirs) closes the race of a
- * signal that lands just before accept(2): that accept fails at once.
+ * SIGTERM: finish the request in hand, take no other. The write to wake_fd
+ * closes the race of a signal that lands just before take() waits: the
+ * wait returns at once.
  */
 static void
 on_term(int sig)
 {
+	uint64_t	 one = 1;
+	int		 e = errno;
+
 	(void)sig;
 	stopping = 1;
 	FCGX_ShutdownPending();
-	if (listen_fd != -1) {
-		close(listen_fd);
-		listen_fd = -1;
-	}
+	if (wake_fd != -1)
+		(void)!write(wake_fd, &one, sizeof(one));
+	errno = e;
 }
 
 static void
@@ -53,10 +59,7 @@ signals(void)
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	/*
-	 * SA_RESTART: a read of a request in hand goes on (its answer is
-	 * owed); a restarted accept finds its socket closed by on_term.
-	 */
+	/* SA_RESTART: a read of a request in hand goes on (it is owed). */
 	sa.sa_flags = SA_RESTART;
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
@@ -347,34 +350,169 @@ worker_now_ms(void)
 }
 
 /*
- * Takes the next connection from the listening socket: our own accept,
- * so that the time it opened is ours to publish in w (libfcgi would
- * accept inside FCGX_Accept_r, where nobody sees it). Returns the
- * connection, or -1 when stopping.
+ * 1 when the FastCGI records waiting on connection fd hold a whole request
+ * (up to the empty stdin record that ends it, or a management record,
+ * which libfcgi answers), or fill the peek buffer; 0 while more is to
+ * come; -1 when the peer hung up or failed before that. Nothing is read.
+ */
+static int
+arrived(int fd)
+{
+	unsigned char	 b[16384];
+	ssize_t		 n;
+	size_t		 at, clen;
+
+	if ((n = recv(fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT)) < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR ? 0 : -1;
+	if (n == 0)
+		return -1;
+	if ((size_t)n == sizeof(b))
+		return 1;
+	/* Header: version, type, id (2), content length (2), padding. */
+	for (at = 0; at + 8 <= (size_t)n; at += 8 + clen + b[at + 6]) {
+		clen = (size_t)b[at + 4] << 8 | b[at + 5];
+		if ((b[at + 2] == 0 && b[at + 3] == 0) ||
+		    (b[at + 1] == 5 && clen == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Connections accepted whose request has not all arrived: a worker keeps
+ * up to PEND_MAX of them and serves whichever is whole first, so that
+ * silent peers hold no worker while other requests wait; each is hung up
+ * on header_timeout after its accept.
+ */
+#define PEND_MAX	16
+static struct pend {
+	int		 fd;
+	long long	 at;		/* ms, monotonic: accepted */
+}			 pend[PEND_MAX];
+static int		 npend;
+static int		 ep = -1;	/* epoll: listener, wake_fd, pend */
+
+/* Removes pending connection i, closing it when drop is set. */
+static void
+unpend(int i, int drop)
+{
+	if (drop)
+		close(pend[i].fd);
+	else
+		epoll_ctl(ep, EPOLL_CTL_DEL, pend[i].fd, NULL);
+	pend[i] = pend[--npend];
+}
+
+/* Watches the listening socket fd (when on) or stops watching it. */
+static void
+listening(int fd, int on)
+{
+	struct epoll_event	 ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+	static int		 now;
+
+	if (on == now)
+		return;
+	ev.data.fd = fd;
+	epoll_ctl(ep, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev);
+	now = on;
+}
+
+/*
+ * Takes the next connection whose request has arrived whole: our own
+ * accept, so that the time it opened is ours to publish in w (libfcgi
+ * would accept inside FCGX_Accept_r, where nobody sees it). Returns the
+ * connection, or -1 when stopping. A stopping worker accepts nothing more
+ * but still serves the connections it holds aside as they arrive whole.
  */
 static int
 take(int fd, struct watch *w, const struct config *c)
 {
-	struct timeval	 tv = { c->header_timeout, 0 };
-	int		 conn;
+	struct timeval		 tv = { c->header_timeout, 0 };
+	struct epoll_event	 evs[4], ev = { .events = EPOLLIN };
+	long long		 now, wait, ht = c->header_timeout * 1000LL;
+	uint64_t		 v;
+	int			 conn, i, st;
 
-	while (!stopping) {
-		if ((conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-			w->head = 1;
-			w->since = worker_now_ms();
-			/* A peer silent for header_timeout is dropped. */
+	while (!stopping || npend > 0) {
+		now = worker_now_ms();
+		wait = -1;
+		for (i = 0; i < npend; ) {
+			if ((st = arrived(pend[i].fd)) > 0) {
+				conn = pend[i].fd;
+				w->since = pend[i].at;
+				w->head = 1;
+				unpend(i, 0);
+				return conn;
+			}
+			/* Silent for header_timeout, or gone: hung up on. */
+			if (st < 0 || now - pend[i].at >= ht) {
+				unpend(i, 1);
+				continue;
+			}
+			if (wait < 0 || pend[i].at + ht - now < wait)
+				wait = pend[i].at + ht - now;
+			i++;
+		}
+		if (stopping) {
+			if (npend == 0)
+				break;
+			/* Read the wake-up, or the wait would not wait. */
+			(void)!read(wake_fd, &v, sizeof(v));
+			listening(fd, 0);
+		} else
+			listening(fd, npend < PEND_MAX);
+		if (!stopping && npend < PEND_MAX &&
+		    (conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+			/* libfcgi's reads of it wait header_timeout at most. */
 			setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv,
 			    sizeof(tv));
-			return conn;
+			if (arrived(conn) > 0) {
+				w->since = now;
+				w->head = 1;
+				return conn;
+			}
+			pend[npend].fd = conn;
+			pend[npend++].at = now;
+			ev.data.fd = conn;
+			epoll_ctl(ep, EPOLL_CTL_ADD, conn, &ev);
+			continue;
 		}
-		if (errno != EINTR && errno != ECONNABORTED &&
-		    errno != EAGAIN && errno != EPROTO) {
-			if (!stopping)
-				log_msg(LOG_ERR, "accept: %s", strerror(errno));
+		if (!stopping && npend < PEND_MAX && errno != EAGAIN &&
+		    errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED && errno != EPROTO) {
+			log_msg(LOG_ERR, "accept: %s", strerror(errno));
+			break;
+		}
+		if (epoll_wait(ep, evs, 4, (int)wait) < 0 && errno != EINTR) {
+			log_msg(LOG_ERR, "epoll_wait: %s", strerror(errno));
 			break;
 		}
 	}
+	while (npend > 0)
+		unpend(0, 1);
 	return -1;
+}
+
+/*
+ * 1 when the web server has sent all of the request's stdin and it has
+ * been read here, reading what is left of it (up to 64 KiB more): the
+ * connection can then be closed at once, since nothing unread can turn the
+ * close into a reset. libfcgi's own close otherwise shuts the write side
+ * and waits for the peer to hang up, which costs three system calls and a
+ * wake-up per request.
+ */
+static int
+drained(FCGX_Stream *in)
+{
+	char	buf[4096];
+	int	i;
+
+	for (i = 0; i < 16 && !FCGX_HasSeenEOF(in) && FCGX_GetError(in) == 0;
+	    i++)
+		if (FCGX_GetStr(buf, sizeof(buf), in) <= 0)
+			break;
+	return FCGX_HasSeenEOF(in) && FCGX_GetError(in) == 0;
 }
 
 /*
@@ -387,9 +525,9 @@ worker_run(int fd, const struct config *c, struct watch *w, pid_t master)
 {
 	struct rlimit	 rl = { 0, 0 };
 	FCGX_Request	 fr;
+	struct epoll_event ev = { .events = EPOLLIN };
 	int		 nofd;
 
-	listen_fd = fd;
 	signals();
 	/* No core dumps, no ptrace by others: raw secrets pass through. */
 	prctl(PR_SET_DUMPABLE, 0);
@@ -403,6 +541,19 @@ worker_run(int fd, const struct config *c, struct watch *w, pid_t master)
 	if (getppid() != master)
 		exit(0);
 	/*
+	 * take() accepts without blocking and waits in epoll: the listening
+	 * socket (woken one worker at a time, EPOLLEXCLUSIVE), the
+	 * connections whose request is still arriving, and wake_fd.
+	 */
+	if ((wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) == -1 ||
+	    (ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1 ||
+	    (ev.data.fd = wake_fd,
+	    epoll_ctl(ep, EPOLL_CTL_ADD, wake_fd, &ev)) == -1) {
+		log_msg(LOG_ERR, "worker set-up: %s", strerror(errno));
+		exit(1);
+	}
+	/*
 	 * libfcgi reads each connection we hand it in fr.ipcFd. Its own
 	 * accept, which it falls back to after a connection it could not
 	 * read, is given a socket that refuses at once (not listening):
@@ -415,8 +566,8 @@ worker_run(int fd, const struct config *c, struct watch *w, pid_t master)
 	}
 	db_init(c);
 	(void)db_connect();
-	while (!stopping) {
-		if (fr.ipcFd < 0 && (fr.ipcFd = take(listen_fd, w, c)) < 0)
+	while (!stopping || npend > 0) {
+		if (fr.ipcFd < 0 && (fr.ipcFd = take(fd, w, c)) < 0)
 			break;
 		/*
 		 * Keep the connection we just gave it open (libfcgi's
@@ -439,6 +590,8 @@ worker_run(int fd, const struct config *c, struct watch *w, pid_t master)
 		fr.detached = 0;
 		w->served++;
 		handle(&fr, c, w);
+		/* "Detached": libfcgi closes without its lingering wait. */
+		fr.detached = drained(fr.in);
 		FCGX_Finish_r(&fr);
 		w->since = fr.ipcFd >= 0 ? worker_now_ms() : 0;
 		w->head = fr.ipcFd >= 0;
