@@ -399,6 +399,8 @@ enum result store_purge_pending(long long *);
 /* store-keys.c */
 enum result store_keys_list(struct tokauth *, const char *, int,
 	    void (*)(void *, const struct apikey *), void *);
+enum result store_keys_admin_list(const char *, int,
+	    void (*)(void *, const struct apikey *), void *);
 enum result store_keys_get(struct tokauth *, const char *, struct apikey *);
 enum result store_keys_create(const struct actor *, const char *,
 	    const char *, const struct keyspec *, int, struct newsecret *,
@@ -610,6 +612,7 @@ void	 handler_projects_delete(struct request *);
 extern const struct valid_field key_create_fields[3];
 extern const struct valid_field key_update_fields[3];
 extern const struct valid_field key_roll_fields[2];
+struct json_object *handler_key_json(const struct apikey *);
 void	 handler_keys_list(struct request *);
 void	 handler_keys_create(struct request *);
 void	 handler_keys_get(struct request *);

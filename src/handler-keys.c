@@ -42,8 +42,9 @@ time_or_null(const char *t)
 	return t[0] == '\0' ? NULL : json_object_new_string(t);
 }
 
-static struct json_object *
-key_json(const struct apikey *k)
+/* A key as the API answers it (latchkeyctl's --json too). */
+struct json_object *
+handler_key_json(const struct apikey *k)
 {
 	struct json_object	*o = json_object_new_object();
 
@@ -69,7 +70,7 @@ key_json(const struct apikey *k)
 static void
 list_add(void *arg, const struct apikey *k)
 {
-	json_object_array_add(arg, key_json(k));
+	json_object_array_add(arg, handler_key_json(k));
 }
 
 /*
@@ -117,7 +118,7 @@ created(struct request *r, const struct apikey *k, struct newsecret *ns)
 {
 	struct json_object	*o, *key;
 
-	o = key_json(k);
+	o = handler_key_json(k);
 	key = json_object_new_string(ns->raw);
 	explicit_bzero(ns, sizeof(*ns));
 	json_object_object_add(o, "apiKey", key);
@@ -196,7 +197,7 @@ handler_keys_get(struct request *r)
 	if ((rc = store_keys_get(&r->tok, r->param[0], &k)) != RES_OK)
 		resp_result(r, rc);
 	else
-		resp_json(r, 200, key_json(&k));
+		resp_json(r, 200, handler_key_json(&k));
 }
 
 /* PATCH /api-keys/{id}: name, expiresAt, allowedCidrs of an active key. */
@@ -223,7 +224,7 @@ handler_keys_update(struct request *r)
 	if (rc != RES_OK)
 		resp_result(r, rc);
 	else
-		resp_json(r, 200, key_json(&k));
+		resp_json(r, 200, handler_key_json(&k));
 }
 
 /* POST /api-keys/{id}/roll: the new key; the old one ends after grace. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -29,6 +30,7 @@ usage(int status)
 	    "  org create NAME | org list | org delete ORG_ID [--force]\n"
 	    "  token create ORG_ID [--name NAME] | token list ORG_ID |"
 	    " token revoke TOKEN_ID\n"
+	    "  key list PROJECT_ID [--all]\n"
 	    "  purge status\n"
 	    "  audit list ORG_ID | audit verify ORG_ID | audit head ORG_ID\n"
 	    "       latchkeyctl --help | --version\n");
@@ -485,6 +487,59 @@ token_cmd(int argc, char **argv, const char *name)
 	return 1;
 }
 
+/* One key of key list: a JSON object as the API answers, or a line. */
+static void
+key_row(void *arg, const struct apikey *k)
+{
+	char		 now[TIME_LEN + 1];
+	const char	*state = "active";
+	time_t		 t = time(NULL);
+
+	if (json_out) {
+		json_object_array_add(arg, handler_key_json(k));
+		return;
+	}
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%S", gmtime(&t));
+	if (k->revoked[0] != '\0')
+		state = "revoked";
+	else if (k->expires[0] != '\0' && strncmp(k->expires, now, 19) <= 0)
+		state = "expired";
+	printf("%s\t%s\t%s\tcreated %s\tlast used %s\texpires %s\t"
+	    "addresses %s\trolled to %s\tlast blocked %s\t%s\n", k->id,
+	    k->prefix, state, k->created,
+	    k->last_used[0] ? k->last_used : "never",
+	    k->expires[0] ? k->expires : "never",
+	    k->cidrs[0] ? k->cidrs : "any",
+	    k->replaced_by[0] ? k->replaced_by : "-",
+	    k->last_blocked[0] ? k->last_blocked : "never",
+	    k->has_name ? k->name : "");
+}
+
+/* key list PROJECT_ID [--all]: the project's keys, newest first. */
+static int
+key_cmd(int argc, char **argv, int all)
+{
+	struct json_object	*x;
+	enum result		 rc;
+
+	if (argc != 2 || strcmp(argv[0], "list") != 0)
+		usage(2);
+	if (secret_id_valid(argv[1], "prj_") != 0)
+		return die("unknown project", argv[1]);
+	x = json_object_new_array();
+	if ((rc = store_keys_admin_list(argv[1], all, key_row, x)) !=
+	    RES_OK) {
+		json_object_put(x);
+		return rc == RES_NOT_FOUND ? die("unknown project", argv[1]) :
+		    db_die(rc);
+	}
+	if (json_out)
+		emit(x);
+	else
+		json_object_put(x);
+	return 0;
+}
+
 /* The state of an audit list or verify walk over one chain. */
 struct walk {
 	struct json_object	*arr;		/* list --json */
@@ -716,7 +771,7 @@ main(int argc, char *argv[])
 	const char	*path = SYSCONFDIR "/latchkey/latchkey.conf";
 	const char	*schema = getenv("LATCHKEY_SCHEMA_DIR"), *name = NULL;
 	char		 err[512], *args[8];
-	int		 i, n = 0, force = 0, status = 0, rc;
+	int		 i, n = 0, force = 0, status = 0, all = 0, rc;
 
 	if (schema == NULL)
 		schema = SCHEMADIR;
@@ -733,6 +788,8 @@ main(int argc, char *argv[])
 			force = 1;
 		else if (strcmp(argv[i], "--status") == 0)
 			status = 1;
+		else if (strcmp(argv[i], "--all") == 0)
+			all = 1;
 		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
 			path = argv[++i];
 		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
@@ -757,6 +814,8 @@ main(int argc, char *argv[])
 		rc = org_cmd(n - 1, args + 1, force);
 	else if (strcmp(args[0], "token") == 0 && n >= 2)
 		rc = token_cmd(n - 1, args + 1, name);
+	else if (strcmp(args[0], "key") == 0 && n >= 2)
+		rc = key_cmd(n - 1, args + 1, all);
 	else if (strcmp(args[0], "purge") == 0 && n >= 2)
 		rc = purge_cmd(n - 1, args + 1);
 	else if (strcmp(args[0], "audit") == 0 && n >= 2)

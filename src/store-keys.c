@@ -14,6 +14,7 @@
 
 enum stmt {
 	STMT_LIST,
+	STMT_ADMIN_LIST,
 	STMT_GET,
 	STMT_GET_LOCKED,
 	STMT_CLAIM_PROJECT,
@@ -51,6 +52,12 @@ static const char *const stmts[STMT__MAX] = {
 	    "LEFT JOIN api_keys k ON k.project_id = p.id AND "
 	    "(" ACTIVE " OR ?) "
 	    "WHERE t.hash = ? AND t.revoked_at IS NULL "
+	    "ORDER BY k.created_at DESC, k.id DESC",
+	/* latchkeyctl's: no token; NULL key columns, no keys. */
+	[STMT_ADMIN_LIST] = "SELECT k.id, p.id, " KREST " FROM projects p "
+	    "LEFT JOIN api_keys k ON k.project_id = p.id AND "
+	    "(" ACTIVE " OR ?) "
+	    "WHERE p.id = ? AND p.deleted_at IS NULL "
 	    "ORDER BY k.created_at DESC, k.id DESC",
 	[STMT_GET] = "SELECT k.id, k.project_id, " KREST ", " TOKEN_COLS
 	    " FROM org_tokens t "
@@ -150,6 +157,37 @@ store_keys_list(struct tokauth *ta, const char *prj, int inactive,
 	else
 		rc = project ? RES_OK : RES_NOT_FOUND;
 	return store_orgs_done(ta, rc);
+}
+
+/*
+ * latchkeyctl's list: calls cb for each key of project prj, newest first,
+ * inactive ones only when inactive is set. RES_OK (also for no keys),
+ * RES_NOT_FOUND for no such live project, or a database result.
+ */
+enum result
+store_keys_admin_list(const char *prj, int inactive,
+    void (*cb)(void *, const struct apikey *), void *arg)
+{
+	struct apikey	 k;
+	struct db_arg	 a[] = { ARG_INT(inactive != 0), ARG_CSTR(prj) };
+	struct db_col	 c[KCOLS_N];
+	enum result	 rc;
+	int		 row, project = 0;
+
+	key_cols(&k, c);
+	if ((rc = db_exec(stmts[STMT_ADMIN_LIST], a, NARG(a), c,
+	    NARG(c))) != RES_OK)
+		return rc;
+	while ((row = db_fetch()) == 1) {
+		project = 1;
+		if (c[0].null)
+			continue;
+		k.has_name = !c[2].null;
+		cb(arg, &k);
+	}
+	if (row < 0)
+		return RES_DB_ERROR;
+	return project ? RES_OK : RES_NOT_FOUND;
 }
 
 /*

@@ -674,3 +674,88 @@ Test(keylife, a_revoked_key_in_use_sets_last_blocked_at_at_most_once_a_minute,
 	    "more than once a minute");
 	t_free(r);
 }
+
+/*
+ * latchkeyctl key list: the project's keys as the API shows them (--json:
+ * the same objects as GET /api-keys/{id}), the revoked ones with --all
+ * only; a line per key with its state, expiry and address blocks.
+ */
+Test(keylife, latchkeyctl_key_list_shows_expiry_addresses_and_rolls,
+    .init = setup)
+{
+	struct json_object	*arr, *x, *want;
+	struct hresp		*r;
+	char			 id[64], raw[64], gone[64], graw[64], exp[40];
+	char			 body[256], path[128], line[512];
+	const char		*o;
+	char			*out;
+	size_t			 i;
+	int			 st, seen = 0, seen_gone = 0;
+
+	when(exp, sizeof(exp), 86400);
+	snprintf(body, sizeof(body), "{\"name\":\"ctl\",\"expiresAt\":\"%s\","
+	    "\"allowedCidrs\":[\"10.0.0.0/8\",\"2001:db8::/32\"]}", exp);
+	new_key(body, id, raw);
+	new_key("{\"name\":\"gone\"}", gone, graw);
+	snprintf(path, sizeof(path), "/api-keys/%s", gone);
+	r = t_http("DELETE", path, org.auth, NULL, NULL, 0);
+	cr_assert_eq(r->status, 204, "%ld %s", r->status, r->body);
+	t_free(r);
+
+	out = t_ctl(&st, "--json key list %s", prj);
+	cr_assert_eq(st, 0, "%s", out);
+	cr_assert_not_null(arr = json_tokener_parse(out), "%s", out);
+	cr_assert(json_object_is_type(arr, json_type_array));
+	r = get_key(id);
+	cr_assert_eq(r->status, 200);
+	want = r->json;
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		x = json_object_array_get_idx(arr, i);
+		o = t_str(x, "id");
+		cr_assert_str_neq(o, gone, "a revoked key without --all");
+		if (strcmp(o, id) == 0) {
+			seen = 1;
+			cr_assert(json_object_equal(x, want), "ctl %s, API %s",
+			    json_object_to_json_string(x), r->body);
+		}
+	}
+	cr_assert(seen, "key %s not listed: %s", id, out);
+	t_free(r);
+	json_object_put(arr);
+	free(out);
+
+	out = t_ctl(&st, "--json key list %s --all", prj);
+	cr_assert_eq(st, 0, "%s", out);
+	cr_assert_not_null(arr = json_tokener_parse(out), "%s", out);
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		x = json_object_array_get_idx(arr, i);
+		if (strcmp(t_str(x, "id"), gone) == 0) {
+			seen_gone = 1;
+			cr_assert_not_null(t_str(x, "revokedAt"));
+		}
+	}
+	cr_assert(seen_gone, "revoked key %s not listed with --all", gone);
+	json_object_put(arr);
+	free(out);
+
+	/* The text form: one line per key, its state and its facts. */
+	out = t_ctl(&st, "key list %s --all", prj);
+	cr_assert_eq(st, 0, "%s", out);
+	cr_assert_not_null(strstr(out, id), "%s", out);
+	cr_assert_not_null(strstr(out, "\tactive\t"), "%s", out);
+	cr_assert_not_null(strstr(out, "\trevoked\t"), "%s", out);
+	snprintf(line, sizeof(line), "\texpires %s\taddresses ", exp);
+	cr_assert_not_null(strstr(out, line), "want '%s' in %s", line, out);
+	cr_assert_not_null(strstr(out, "10.0.0.0/8"), "%s", out);
+	cr_assert_not_null(strstr(out, "2001:db8::/32"), "%s", out);
+	free(out);
+
+	/* A project that is not there: exit 1, said on stderr. */
+	out = t_ctl(&st, "key list prj_0000000000000000000000 2>&1");
+	cr_assert_eq(st, 1);
+	cr_assert_not_null(strstr(out, "unknown project"), "%s", out);
+	free(out);
+	out = t_ctl(&st, "key list %s extra 2>&1", prj);
+	cr_assert_eq(st, 2, "%s", out);
+	free(out);
+}
