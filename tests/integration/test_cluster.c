@@ -849,8 +849,10 @@ Test(cluster, concurrent_creates_on_both_nodes_apply_once_within_the_limits,
 			snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM "
 			    "latchkey.projects WHERE org_id = '%s' AND name "
 			    "LIKE 'c%%' AND name <> 'cluster'", org.id);
-			cr_assert_eq(node_count(n, sql), 50 * (round + 1),
-			    "node %d", n);
+			c1 = node_count(n, sql);
+			cr_assert_eq(c1, 50 * (round + 1), "node %d: %lld "
+			    "projects, want %d (-1: no answer)", n, c1,
+			    50 * (round + 1));
 			snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM "
 			    "latchkey.projects p WHERE p.org_id = '%s' AND "
 			    "p.name <> 'cluster' AND (SELECT COUNT(*) FROM "

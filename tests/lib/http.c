@@ -274,6 +274,25 @@ t_count(const char *sql, const char *arg)
 	return col[0].num;
 }
 
+/*
+ * Waits up to secs until no deleted project or organization awaits the
+ * purger (whose statements would count in the server's own counters);
+ * returns 1 if none does.
+ */
+int
+t_purge_idle(int secs)
+{
+	int	 i;
+
+	for (i = 0; i < secs * 10; i++) {
+		if (t_count("SELECT COUNT(*) FROM purge_jobs WHERE kind <> ?",
+		    "retention") == 0)
+			return 1;
+		usleep(100000);
+	}
+	return 0;
+}
+
 /* Waits up to secs for /healthz to answer 200; returns 1 if it did. */
 int
 t_wait_healthy(int secs)

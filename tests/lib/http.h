@@ -42,6 +42,7 @@ int		 t_stack(const char *);
 void		 t_org(struct torg *);
 long long	 t_count(const char *, const char *);
 int		 t_wait_healthy(int);
+int		 t_purge_idle(int);
 long long	 t_now_us(void);
 const char	*t_env(const char *);
 void		 t_secret(const char *);
