@@ -460,6 +460,30 @@ miscounted(const char *sql, const char *what, size_t given, size_t want)
 }
 
 /*
+ * Readies the prepared statement sql, taking nargs arguments, on a live
+ * connection (the last SELECT's result let go): RES_OK with *st, or a
+ * database result.
+ */
+static enum result
+ready(const char *sql, size_t nargs, MYSQL_STMT **st)
+{
+	enum result	 rc;
+
+	if (cur != NULL) {
+		mysql_stmt_free_result(cur);
+		cur = NULL;
+	}
+	if (db_connect() != RES_OK)
+		return RES_DB_LOST;
+	if ((rc = prepare(sql, st)) != RES_OK)
+		return rc;
+	if (mysql_stmt_param_count(*st) != nargs)
+		return miscounted(sql, "arguments", nargs,
+		    mysql_stmt_param_count(*st));
+	return RES_OK;
+}
+
+/*
  * Runs the prepared statement sql (a string constant: see cache) with
  * args; for a SELECT, binds cols for db_fetch. Returns RES_OK or a
  * database result. Strings are passed and read as bytes.
@@ -477,17 +501,8 @@ db_exec(const char *sql, const struct db_arg *args, size_t nargs,
 		return miscounted(sql, "arguments", nargs, DB_ARGS_MAX);
 	if (ncols > DB_COLS_MAX)
 		return miscounted(sql, "columns", ncols, DB_COLS_MAX);
-	if (cur != NULL) {
-		mysql_stmt_free_result(cur);
-		cur = NULL;
-	}
-	if (db_connect() != RES_OK)
-		return RES_DB_LOST;
-	if ((rc = prepare(sql, &st)) != RES_OK)
+	if ((rc = ready(sql, nargs, &st)) != RES_OK)
 		return rc;
-	if (mysql_stmt_param_count(st) != nargs)
-		return miscounted(sql, "arguments", nargs,
-		    mysql_stmt_param_count(st));
 	if (ncols > 0 && mysql_stmt_field_count(st) != ncols)
 		return miscounted(sql, "columns", ncols,
 		    mysql_stmt_field_count(st));
@@ -575,17 +590,8 @@ db_exec_rows(const char *sql, const struct db_arg *args, size_t nargs,
 		return miscounted(sql, "arguments", nargs, DB_ARGS_MAX);
 	if (rows == 0)
 		return RES_OK;
-	if (cur != NULL) {
-		mysql_stmt_free_result(cur);
-		cur = NULL;
-	}
-	if (db_connect() != RES_OK)
-		return RES_DB_LOST;
-	if ((rc = prepare(sql, &st)) != RES_OK)
+	if ((rc = ready(sql, nargs, &st)) != RES_OK)
 		return rc;
-	if (mysql_stmt_param_count(st) != nargs)
-		return miscounted(sql, "arguments", nargs,
-		    mysql_stmt_param_count(st));
 	if ((ptr = reallocarray(NULL, nargs * rows, sizeof(*ptr))) == NULL ||
 	    (len = reallocarray(NULL, nargs * rows, sizeof(*len))) == NULL) {
 		free(ptr);

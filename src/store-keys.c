@@ -121,6 +121,34 @@ key_cols(struct apikey *k, struct db_col *c)
 }
 
 /*
+ * Calls cb for each key row of a list statement fetched into k (columns c
+ * bound by key_cols: a NULL project, no such project; a NULL key, none),
+ * telling ta of each row's token columns when ta is set. RES_OK,
+ * RES_NOT_FOUND when no row named the project, or RES_DB_ERROR.
+ */
+static enum result
+each_key(struct tokauth *ta, struct db_col *c, struct apikey *k,
+    void (*cb)(void *, const struct apikey *), void *arg)
+{
+	int	 row, project = 0;
+
+	while ((row = db_fetch()) == 1) {
+		if (ta != NULL)
+			store_orgs_seen(ta, &c[KCOLS_N]);
+		if (c[1].null)
+			continue;
+		project = 1;
+		if (c[0].null)
+			continue;
+		k->has_name = !c[2].null;
+		cb(arg, k);
+	}
+	if (row < 0)
+		return RES_DB_ERROR;
+	return project ? RES_OK : RES_NOT_FOUND;
+}
+
+/*
  * Calls cb for each key of project prj of the organization of token ta,
  * newest first, inactive ones (revoked or expired) only when inactive is
  * set. RES_OK (also for a project with no keys), RES_NOT_FOUND when the
@@ -136,27 +164,12 @@ store_keys_list(struct tokauth *ta, const char *prj, int inactive,
 	    ARG_STR(ta->hash, SECRET_HASH) };
 	struct db_col	 c[KCOLS_N + 2] = { COL_STR(tok), COL_INT };
 	enum result	 rc;
-	int		 row, project = 0;
 
 	memcpy(&c[KCOLS_N], &c[0], 2 * sizeof(c[0]));
 	key_cols(&k, c);
 	if ((rc = db_exec(stmts[STMT_LIST], a, NARG(a), c, NARG(c))) != RES_OK)
 		return rc;
-	while ((row = db_fetch()) == 1) {
-		store_orgs_seen(ta, &c[KCOLS_N]);
-		if (c[1].null)
-			continue;
-		project = 1;
-		if (c[0].null)
-			continue;
-		k.has_name = !c[2].null;
-		cb(arg, &k);
-	}
-	if (row < 0)
-		rc = RES_DB_ERROR;
-	else
-		rc = project ? RES_OK : RES_NOT_FOUND;
-	return store_orgs_done(ta, rc);
+	return store_orgs_done(ta, each_key(ta, c, &k, cb, arg));
 }
 
 /*
@@ -172,22 +185,12 @@ store_keys_admin_list(const char *prj, int inactive,
 	struct db_arg	 a[] = { ARG_INT(inactive != 0), ARG_CSTR(prj) };
 	struct db_col	 c[KCOLS_N];
 	enum result	 rc;
-	int		 row, project = 0;
 
 	key_cols(&k, c);
 	if ((rc = db_exec(stmts[STMT_ADMIN_LIST], a, NARG(a), c,
 	    NARG(c))) != RES_OK)
 		return rc;
-	while ((row = db_fetch()) == 1) {
-		project = 1;
-		if (c[0].null)
-			continue;
-		k.has_name = !c[2].null;
-		cb(arg, &k);
-	}
-	if (row < 0)
-		return RES_DB_ERROR;
-	return project ? RES_OK : RES_NOT_FOUND;
+	return each_key(NULL, c, &k, cb, arg);
 }
 
 /*
