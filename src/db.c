@@ -568,6 +568,21 @@ db_exec(const char *sql, const struct db_arg *args, size_t nargs,
 }
 
 /*
+ * Runs the write sql (a last-used time) whose failure its request
+ * ignores: should it be refused as a conflict (two Galera nodes touching
+ * one token's row at once), the request is not run again for it, which
+ * would repeat the request's own writes.
+ */
+void
+db_exec_ignored(const char *sql, const struct db_arg *args, size_t nargs)
+{
+	int	 was = conflict;
+
+	if (db_exec(sql, args, nargs, NULL, 0) != RES_OK)
+		conflict = was;
+}
+
+/*
  * Runs the prepared statement sql (a string constant; an INSERT) once for
  * each of rows rows of nargs string arguments, given row after row in
  * args, in one round trip: Connector/C's array binding (the server's bulk

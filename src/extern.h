@@ -233,6 +233,7 @@ enum result db_exec(const char *, const struct db_arg *, size_t,
 	    struct db_col *, size_t);
 enum result db_exec_rows(const char *, const struct db_arg *, size_t,
 	    size_t);
+void	 db_exec_ignored(const char *, const struct db_arg *, size_t);
 int	 db_fetch(void);
 unsigned long long db_affected(void);
 enum result db_begin(void);

@@ -573,7 +573,7 @@ store_keys_verify(const unsigned char *hash, const char *addr,
 		return RES_OK;
 	b[0].len = strlen(ka->id);
 	if (c[7].num)
-		(void)db_exec(stmts[STMT_BLOCKED], b, NARG(b), NULL, 0);
+		db_exec_ignored(stmts[STMT_BLOCKED], b, NARG(b));
 	return rc;
 }
 
@@ -586,5 +586,5 @@ store_keys_touch(const char *id)
 {
 	struct db_arg	 t[] = { ARG_CSTR(id) };
 
-	(void)db_exec(stmts[STMT_TOUCH], t, NARG(t), NULL, 0);
+	db_exec_ignored(stmts[STMT_TOUCH], t, NARG(t));
 }

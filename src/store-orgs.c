@@ -77,7 +77,7 @@ store_orgs_auth(const unsigned char *hash, char *org, char *tok)
 	if (c[3].num)
 		return RES_CRED_REVOKED;
 	if (c[2].num)
-		(void)db_exec(stmts[STMT_TOUCH], t, NARG(t), NULL, 0);
+		db_exec_ignored(stmts[STMT_TOUCH], t, NARG(t));
 	return RES_OK;
 }
 
@@ -115,7 +115,7 @@ store_orgs_done(struct tokauth *ta, enum result rc)
 		return x == RES_OK ? rc : x;
 	}
 	if (ta->stale)
-		(void)db_exec(stmts[STMT_TOUCH], t, NARG(t), NULL, 0);
+		db_exec_ignored(stmts[STMT_TOUCH], t, NARG(t));
 	return rc;
 }
 
