@@ -79,3 +79,30 @@ per_req() {
 	awk -v d="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" \
 	    'BEGIN { printf "%.0f", n ? d * 1e6 / hz / n : 0 }'
 }
+
+# bench/: a second latchkeyd ($1: its build directory) beside the stack's
+# in state directory $2, on the same database, behind the same nginx under
+# base path /$3 (its socket $2/$3.sock, which the stack's NGINX_EXTRA must
+# pass to): the same configuration but for its socket, pidfile, log and
+# base path. Exits when it does not start.
+second_latchkeyd() {
+	local build=$1 state=$2 name=$3
+	sed -e "s|^listen = .*|listen = $state/$name.sock|" \
+	    -e "s|^pidfile = .*|pidfile = $state/$name.pid|" \
+	    -e "s|^log = .*|log = $state/$name.log|" \
+	    "$state/latchkey.conf" >"$state/$name.conf"
+	echo "base_path = /$name" >>"$state/$name.conf"
+	chmod 600 "$state/$name.conf"
+	"$build/latchkeyd" -c "$state/$name.conf"
+	for _ in $(seq 50); do [ -S "$state/$name.sock" ] && break; sleep 0.1; done
+	[ -S "$state/$name.sock" ] || { echo "bench: the second latchkeyd did not start" >&2; exit 1; }
+}
+
+# Stops the second latchkeyd of state directory $1 named $2, if any.
+stop_second() {
+	local pid
+	pid=$(cat "$1/$2.pid" 2>/dev/null || true)
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+}

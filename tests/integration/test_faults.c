@@ -1145,6 +1145,80 @@ Test(faults, latchkeyd_refuses_root_workers_and_a_password_others_can_read,
 	    "with db_password; passes it at 0600\n");
 }
 
+/* Runs the shell command cmd, its output into out; its exit code. */
+static int
+run_cmd(const char *cmd, char *out, size_t len)
+{
+	FILE	*f;
+	size_t	 n;
+	int	 st;
+
+	cr_assert_not_null(f = popen(cmd, "r"));
+	n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * What a newcomer meets: -t runs the start's checks (a TCP listen off
+ * loopback), a missing password file names its option, a schema
+ * directory that is not there says which option gives it, --help and
+ * --version answer 0, a usage error 2.
+ */
+Test(faults, a_newcomer_is_told_what_to_fix, .init = lines)
+{
+	const char	*b = t_env("LATCHKEY_BUILD");
+	char		 out[2048], cmd[2048];
+	const char	*prog[] = { "latchkeyd", "latchkeyctl" };
+	size_t		 i;
+	int		 rc;
+
+	if (getuid() != 0)
+		cr_skip_test("not root: the config checks need user = nobody");
+	rc = check_conf("faults-listen.conf", "user = nobody\n"
+	    "listen = 0.0.0.0:9000\n", 0600, out, sizeof(out));
+	cr_assert_eq(rc, 1, "listen off loopback: exit %d: %s", rc, out);
+	cr_assert_not_null(strstr(out, "TCP only on a loopback"), "%s", out);
+	rc = check_conf("faults-pwfile.conf", "user = nobody\n"
+	    "db_password_file = /nonexistent/latchkey-pw\n", 0600, out,
+	    sizeof(out));
+	cr_assert_eq(rc, 1, "missing password file: exit %d: %s", rc, out);
+	cr_assert_not_null(strstr(out, "db_password_file "
+	    "/nonexistent/latchkey-pw"), "%s", out);
+
+	snprintf(cmd, sizeof(cmd), "LATCHKEY_SCHEMA_DIR= %s/latchkeyctl -c "
+	    "%s/latchkey.conf -s /nonexistent/schema migrate 2>&1", b,
+	    t_env("LATCHKEY_STATE"));
+	rc = run_cmd(cmd, out, sizeof(out));
+	cr_assert_eq(rc, 1, "migrate without a schema: exit %d: %s", rc, out);
+	cr_assert_not_null(strstr(out, "/nonexistent/schema"), "%s", out);
+	cr_assert_not_null(strstr(out, "-s DIR"), "%s", out);
+
+	for (i = 0; i < sizeof(prog) / sizeof(prog[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s/%s --help 2>/dev/null", b,
+		    prog[i]);
+		cr_assert_eq(rc = run_cmd(cmd, out, sizeof(out)), 0,
+		    "%s --help: exit %d", prog[i], rc);
+		cr_assert_eq(strncmp(out, "usage: ", 7), 0, "%s --help: %s",
+		    prog[i], out);
+		snprintf(cmd, sizeof(cmd), "%s/%s --version 2>/dev/null", b,
+		    prog[i]);
+		cr_assert_eq(rc = run_cmd(cmd, out, sizeof(out)), 0,
+		    "%s --version: exit %d", prog[i], rc);
+		cr_assert_eq(strncmp(out, prog[i], strlen(prog[i])), 0,
+		    "%s --version: %s", prog[i], out);
+		snprintf(cmd, sizeof(cmd), "%s/%s --no-such-option 2>&1", b,
+		    prog[i]);
+		cr_assert_eq(rc = run_cmd(cmd, out, sizeof(out)), 2,
+		    "%s with a bad option: exit %d", prog[i], rc);
+		cr_assert_not_null(strstr(out, "usage: "), "%s", out);
+	}
+	printf("faults: latchkeyd -t refuses a TCP listen off loopback and "
+	    "names db_password_file; migrate names -s; --help, --version "
+	    "exit 0, a bad option 2\n");
+}
+
 /* 1 when pid runs with AddressSanitizer (its RSS says nothing then). */
 static int
 sanitized(pid_t pid)
