@@ -275,10 +275,13 @@ function drawKey(li, k, ctx) {
 					slot.replaceChildren();
 				ctx.list.prepend(keyItem(nk, ctx));
 				ctx.updateStatus();
+				// The end of the grace as the API set it (sooner when the
+				// old key expired sooner); the asked-for one if unread.
 				ctx.showSecret('Key rolled: the new key', raw,
 				    h('p', {}, g === 0 ? 'The old key has stopped working.' :
-					'The old key works until ' + new Date(Date.now() + g * 1000)
-					.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') + '.'));
+					['The old key works until ', when(old && old.expiresAt ?
+					    old.expiresAt : new Date(Date.now() + g * 1000)
+					    .toISOString()), '.']));
 				announce('Key rolled. Copy the new key now.');
 			});
 		});

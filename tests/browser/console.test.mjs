@@ -474,6 +474,11 @@ test('roll a key with a custom 2 s grace: both work, then only the new one', asy
 	const shown = await keyItem(S.keyId).textContent();
 	assert(shown.includes(vn.keyId), 'old key shows replacedBy ' + vn.keyId + ': ' + shown);
 	eq(await keyItem(vn.keyId).count(), 1, 'new key listed');
+	// The panel says when the grace ends as the API set it.
+	const od = await api('GET', '/api-keys/' + S.keyId);
+	const until = new Date(od.data.expiresAt).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+	const panel = await page.locator('.secret-panel').textContent();
+	assert(panel.includes('The old key works until ' + until + '.'), 'grace end ' + until + ' in: ' + panel);
 	const nkd = await api('GET', '/api-keys/' + vn.keyId);
 	eq(JSON.stringify(nkd.data.allowedCidrs), '["127.0.0.1/32","10.0.0.0/8","2001:db8::/32"]', 'blocks kept');
 	await sleep(Math.max(0, 2300 - (Date.now() - t0)));
