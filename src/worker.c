@@ -438,9 +438,13 @@ take(int fd, struct watch *w, const struct config *c)
 		now = worker_now_ms();
 		wait = -1;
 		for (i = 0; i < npend; ) {
+			/*
+			 * Whole: timed from now on, since it may have waited
+			 * for this worker's request in hand.
+			 */
 			if ((st = arrived(pend[i].fd)) > 0) {
 				conn = pend[i].fd;
-				w->since = pend[i].at;
+				w->since = now;
 				w->head = 1;
 				unpend(i, 0);
 				return conn;

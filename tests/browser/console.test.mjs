@@ -600,6 +600,16 @@ test('audit log: newest first, every action, "load more", filter by key', async 
 	await waitText('.list-status', /Showing 2 events for/);
 	const acts = await page.locator('li[data-seq] h3').evaluateAll((l) => l.map((x) => x.textContent));
 	assert(acts[0].includes('key.roll') && acts[1].includes('key.create'), 'key events: ' + acts);
+	// By project: the same events as the API's, newest first.
+	const pe = (await api('GET', '/audit-events?targetId=' + S.project)).data.data;
+	assert(pe.length >= 2, 'project events in the API: ' + pe.length);
+	await page.fill('input[name=targetId]', S.project);
+	await page.click('form.filter button[type=submit]');
+	await waitText('#events-h', new RegExp('^Events for ' + S.project + '$'));
+	await waitText('.list-status', new RegExp('Showing ' + pe.length + ' events? for'));
+	const pacts = await page.locator('li[data-seq] h3').evaluateAll((l) => l.map((x) => x.textContent));
+	eq(pacts.length, pe.length, 'project events listed');
+	pe.forEach((ev, i) => assert(pacts[i].includes(ev.action), 'event ' + i + ': ' + pacts[i] + ', API ' + ev.action));
 	await page.fill('input[name=targetId]', 'nonsense');
 	await page.click('form.filter button[type=submit]');
 	const e = await waitText('.field-error:visible', /targetId|validation/);
