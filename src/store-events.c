@@ -23,7 +23,9 @@ store_events_insert(const char *prj, const char *key,
 	size_t		 i;
 	enum result	 rc;
 
-	if ((a = reallocarray(NULL, n ? 3 * n : 1, sizeof(*a))) == NULL)
+	if (n == 0)
+		return RES_OK;
+	if ((a = reallocarray(NULL, 3 * n, sizeof(*a))) == NULL)
 		return RES_DB_ERROR;
 	for (i = 0; i < n; i++) {
 		struct db_arg row[] = { ARG_CSTR(prj), ARG_CSTR(key),
