@@ -67,8 +67,8 @@ corpus_load(struct corpus *c)
 
 	memset(c, 0, sizeof(*c));
 	snprintf(path, sizeof(path), "%s/bodies/INDEX", dir);
-	cr_assert_not_null(idx = fopen(path, "r"), "%s: set "
-	    "LATCHKEY_TEST_DATA to the tests/data directory", path);
+	cr_assert_not_null(idx = fopen(path, "r"), "%s: run make "
+	    "check, and set LATCHKEY_TEST_DATA to the build's tests/data", path);
 	while (fgets(line, sizeof(line), idx) != NULL) {
 		cr_assert_neq(strchr(line, '\n'), NULL, "INDEX: line too long "
 		    "or unterminated: %s", line);

@@ -1,9 +1,11 @@
 /*
- * The hostile request bodies of tests/data/bodies, read once for every
+ * The hostile request bodies that `make check` writes into the build's
+ * tests/data/bodies (tests/data/make-corpus.py), read once for every
  * suite that sends them (test_valid, test_projects, test_hostile).  INDEX
  * holds one line per body: its file name, a tab, and the error code
  * POST /projects must answer it with (invalid_json or validation_failed).
- * The data directory is $LATCHKEY_TEST_DATA, else tests/data.
+ * The data directory is $LATCHKEY_TEST_DATA, else tests/data (of the
+ * build directory).
  */
 #ifndef TESTS_CORPUS_H
 #define TESTS_CORPUS_H

@@ -1,7 +1,8 @@
 /*
  * Unit tests for valid.c: strict UTF-8, names, environments, the RFC 8259
  * body gate (grammar, depth, duplicates, numbers), field tables, and the
- * hostile bodies of tests/data/bodies that POST /projects must refuse.
+ * hostile bodies of tests/data/make-corpus.py that POST /projects must
+ * refuse.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
-# Writes the hostile POST /projects bodies of this directory and INDEX.
+# Writes the hostile POST /projects bodies and their INDEX into DIR
+# (created if missing): `make check` runs it into the build's
+# tests/data/bodies, the unit and integration suites read them there
+# (tests/lib/corpus.c) and fuzz/run adds them to fuzz_body's seeds.
 # Every body must be refused: invalid_json (not one strict RFC 8259 value,
 # see latchkeyd(8) "Requests") or validation_failed (valid JSON, but not
 # {"name": 1-100 code points, no controls, "environment": one of three}).
 # Every file stays within the default 64 KiB body limit, so a running
-# server answers 400, never 413.  Run from anywhere; rewrites in place.
+# server answers 400, never 413.
+#
+#	make-corpus.py DIR
 import os
+import sys
 
 J = "invalid_json"
 V = "validation_failed"
@@ -273,12 +279,15 @@ add("unknown-field-null", b'{"name":"a","description":null}', V)
 add("unknown-field-with-all-valid", b'{"name":"a","environment":"staging",'
     b'"apiKeyId":"key_x"}', V)
 
-here = os.path.dirname(os.path.abspath(__file__))
+if len(sys.argv) != 2:
+    sys.exit("usage: make-corpus.py DIR")
+here = sys.argv[1]
+os.makedirs(here, exist_ok=True)
 for f in os.listdir(here):
     if f.endswith(".json"):
         os.unlink(os.path.join(here, f))
 seen = set()
-with open(os.path.join(here, "INDEX"), "w") as index:
+with open(os.path.join(here, "INDEX.tmp"), "w") as index:
     for i, (desc, body, code) in enumerate(bodies, 1):
         assert desc not in seen, desc
         seen.add(desc)
@@ -286,4 +295,4 @@ with open(os.path.join(here, "INDEX"), "w") as index:
         with open(os.path.join(here, fn), "wb") as f:
             f.write(body)
         index.write("%s\t%s\n" % (fn, code))
-print(len(bodies), "bodies")
+os.rename(os.path.join(here, "INDEX.tmp"), os.path.join(here, "INDEX"))
