@@ -681,6 +681,28 @@ db_fetch(void)
 	return 1;
 }
 
+/*
+ * Runs sql and calls row(arg, cols) for each row fetched into cols; row
+ * answers 1 for a row that counts (0 for one it skips). RES_OK when a row
+ * counted, RES_NOT_FOUND when none did, or a database result.
+ */
+enum result
+db_each(const char *sql, const struct db_arg *args, size_t nargs,
+    struct db_col *cols, size_t ncols,
+    int (*row)(void *, const struct db_col *), void *arg)
+{
+	enum result	 rc;
+	int		 r, n = 0;
+
+	if ((rc = db_exec(sql, args, nargs, cols, ncols)) != RES_OK)
+		return rc;
+	while ((r = db_fetch()) == 1)
+		n += row(arg, cols);
+	if (r < 0)
+		return RES_DB_ERROR;
+	return n > 0 ? RES_OK : RES_NOT_FOUND;
+}
+
 /* Rows changed by the last statement. */
 unsigned long long
 db_affected(void)

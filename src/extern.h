@@ -235,6 +235,9 @@ enum result db_exec_rows(const char *, const struct db_arg *, size_t,
 	    size_t);
 void	 db_exec_ignored(const char *, const struct db_arg *, size_t);
 int	 db_fetch(void);
+enum result db_each(const char *, const struct db_arg *, size_t,
+	    struct db_col *, size_t, int (*)(void *, const struct db_col *),
+	    void *);
 unsigned long long db_affected(void);
 enum result db_begin(void);
 enum result db_commit(void);
@@ -309,9 +312,11 @@ struct org {
 /*
  * The management token of a guarded route (router.c's R_TOKEN), checked
  * inside the read it guards, in one round trip. auth.c fills hash from
- * the request; a fused read selects TOKEN_COLS from org_tokens t, and
- * store_orgs_seen() and store_orgs_done() (store-orgs.c) turn them into
- * RES_UNAUTHORIZED when no live token has the hash.
+ * the request. A guarded read's SQL selects its own columns, then
+ * TOKEN_COLS from org_tokens t (matched on the hash), and runs through
+ * store_guarded() (store-orgs.c), which binds those GUARD_COLS columns
+ * itself and answers RES_UNAUTHORIZED or RES_CRED_REVOKED for a refused
+ * token: one line per guarded read.
  */
 struct tokauth {
 	unsigned char	 hash[SECRET_HASH];
@@ -321,6 +326,7 @@ struct tokauth {
 };
 #define TOKEN_COLS	"t.id, t.last_used_at IS NULL OR " \
 	"t.last_used_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE"
+#define GUARD_COLS	2	/* the columns TOKEN_COLS selects */
 
 /*
  * Who makes a change, for its audit event: the management token of an API
@@ -334,8 +340,9 @@ struct actor {
 
 /* store-orgs.c */
 enum result store_orgs_auth(const unsigned char *, char *, char *);
-void	 store_orgs_seen(struct tokauth *, struct db_col *);
-enum result store_orgs_done(struct tokauth *, enum result);
+enum result store_guarded(struct tokauth *, const char *,
+	    const struct db_arg *, size_t, struct db_col *, size_t,
+	    int (*)(void *, const struct db_col *), void *);
 enum result store_orgs_create(const struct actor *, const char *,
 	    struct org *, struct newsecret *);
 enum result store_orgs_list(void (*)(void *, const struct org *), void *);

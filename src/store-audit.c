@@ -267,6 +267,23 @@ event_cols(struct audit_event *e, struct db_col *c)
 	memcpy(c, t, sizeof(t));
 }
 
+struct each_event {
+	struct audit_event	*e;
+	void			(*cb)(void *, const struct audit_event *);
+	void			*arg;
+};
+
+static int
+event_row(void *arg, const struct db_col *c)
+{
+	struct each_event	*x = arg;
+
+	x->e->seq = c[0].num;
+	x->e->len = c[2].len;
+	x->cb(x->arg, x->e);
+	return 1;
+}
+
 /*
  * Calls cb for up to limit events of the organization of token ta, newest
  * (highest seq) first, with seq below before (0: from the newest), only
@@ -278,37 +295,23 @@ store_audit_list(struct tokauth *ta, long long before, const char *target,
     int limit, void (*cb)(void *, const struct audit_event *), void *arg)
 {
 	struct audit_event	 e;
-	char			 tok[ID_LEN + 1];
-	struct db_col		 c[5] = { COL_INT, COL_INT, COL_INT,
-	    COL_STR(tok), COL_INT };
+	struct each_event	 x = { &e, cb, arg };
+	struct db_col		 c[3 + GUARD_COLS];
 	struct db_arg		 a[] = { ARG_INT(before > 0 ? before :
 	    INT64_MAX), ARG_STR(ta->hash, SECRET_HASH), ARG_INT(limit) };
 	struct db_arg		 t[] = { ARG_INT(before > 0 ? before :
 	    INT64_MAX), ARG_CSTR(target ? target : ""),
 	    ARG_STR(ta->hash, SECRET_HASH), ARG_INT(limit) };
 	enum result		 rc;
-	int			 row, n = 0;
 
 	event_cols(&e, c);
+	/* An inner join: no row may mean no events (store_guarded). */
 	if (target == NULL)
-		rc = db_exec(stmts[STMT_LIST], a, NARG(a), c, NARG(c));
+		rc = store_guarded(ta, stmts[STMT_LIST], a, NARG(a), c, 3,
+		    event_row, &x);
 	else
-		rc = db_exec(stmts[STMT_LIST_TARGET], t, NARG(t), c, NARG(c));
-	if (rc != RES_OK)
-		return rc;
-	while ((row = db_fetch()) == 1) {
-		store_orgs_seen(ta, &c[3]);
-		e.seq = c[0].num;
-		e.len = c[2].len;
-		cb(arg, &e);
-		n++;
-	}
-	if (row < 0)
-		rc = RES_DB_ERROR;
-	else
-		rc = n > 0 ? RES_OK : RES_NOT_FOUND;
-	/* An inner join: no row may mean no events (store_orgs_done). */
-	rc = store_orgs_done(ta, rc);
+		rc = store_guarded(ta, stmts[STMT_LIST_TARGET], t, NARG(t), c,
+		    3, event_row, &x);
 	return rc == RES_NOT_FOUND ? RES_OK : rc;
 }
 

@@ -120,32 +120,29 @@ key_cols(struct apikey *k, struct db_col *c)
 	memcpy(c, t, sizeof(t));
 }
 
-/*
- * Calls cb for each key row of a list statement fetched into k (columns c
- * bound by key_cols: a NULL project, no such project; a NULL key, none),
- * telling ta of each row's token columns when ta is set. RES_OK,
- * RES_NOT_FOUND when no row named the project, or RES_DB_ERROR.
- */
-static enum result
-each_key(struct tokauth *ta, struct db_col *c, struct apikey *k,
-    void (*cb)(void *, const struct apikey *), void *arg)
-{
-	int	 row, project = 0;
+struct each_key {
+	struct apikey	*k;
+	void		(*cb)(void *, const struct apikey *);	/* or NULL */
+	void		*arg;
+};
 
-	while ((row = db_fetch()) == 1) {
-		if (ta != NULL)
-			store_orgs_seen(ta, &c[KCOLS_N]);
-		if (c[1].null)
-			continue;
-		project = 1;
-		if (c[0].null)
-			continue;
-		k->has_name = !c[2].null;
-		cb(arg, k);
+/*
+ * Hands on a key row bound by key_cols: a NULL project says no such
+ * project (answers 0), a NULL key a project with none (answers 1).
+ */
+static int
+key_row(void *arg, const struct db_col *c)
+{
+	struct each_key	*e = arg;
+
+	if (c[1].null)
+		return 0;
+	if (!c[0].null) {
+		e->k->has_name = !c[2].null;
+		if (e->cb != NULL)
+			e->cb(e->arg, e->k);
 	}
-	if (row < 0)
-		return RES_DB_ERROR;
-	return project ? RES_OK : RES_NOT_FOUND;
+	return 1;
 }
 
 /*
@@ -159,17 +156,14 @@ store_keys_list(struct tokauth *ta, const char *prj, int inactive,
     void (*cb)(void *, const struct apikey *), void *arg)
 {
 	struct apikey	 k;
-	char		 tok[ID_LEN + 1];
 	struct db_arg	 a[] = { ARG_CSTR(prj), ARG_INT(inactive != 0),
 	    ARG_STR(ta->hash, SECRET_HASH) };
-	struct db_col	 c[KCOLS_N + 2] = { COL_STR(tok), COL_INT };
-	enum result	 rc;
+	struct db_col	 c[KCOLS_N + GUARD_COLS];
+	struct each_key	 e = { &k, cb, arg };
 
-	memcpy(&c[KCOLS_N], &c[0], 2 * sizeof(c[0]));
 	key_cols(&k, c);
-	if ((rc = db_exec(stmts[STMT_LIST], a, NARG(a), c, NARG(c))) != RES_OK)
-		return rc;
-	return store_orgs_done(ta, each_key(ta, c, &k, cb, arg));
+	return store_guarded(ta, stmts[STMT_LIST], a, NARG(a), c, KCOLS_N,
+	    key_row, &e);
 }
 
 /*
@@ -184,44 +178,28 @@ store_keys_admin_list(const char *prj, int inactive,
 	struct apikey	 k;
 	struct db_arg	 a[] = { ARG_INT(inactive != 0), ARG_CSTR(prj) };
 	struct db_col	 c[KCOLS_N];
-	enum result	 rc;
+	struct each_key	 e = { &k, cb, arg };
 
 	key_cols(&k, c);
-	if ((rc = db_exec(stmts[STMT_ADMIN_LIST], a, NARG(a), c,
-	    NARG(c))) != RES_OK)
-		return rc;
-	return each_key(NULL, c, &k, cb, arg);
+	return db_each(stmts[STMT_ADMIN_LIST], a, NARG(a), c, KCOLS_N,
+	    key_row, &e);
 }
 
 /*
- * Fills k with key id, active or not, of the organization of token ta.
- * RES_OK, RES_NOT_FOUND, a refused token, or a database result.
+ * Fills k with key id, active or not, of the organization of token ta
+ * (a LEFT JOIN: a row of NULL key columns names only the token). RES_OK,
+ * RES_NOT_FOUND, a refused token, or a database result.
  */
 enum result
 store_keys_get(struct tokauth *ta, const char *id, struct apikey *k)
 {
-	char		 tok[ID_LEN + 1];
 	struct db_arg	 a[] = { ARG_CSTR(id), ARG_STR(ta->hash, SECRET_HASH) };
-	struct db_col	 c[KCOLS_N + 2] = { COL_STR(tok), COL_INT };
-	enum result	 rc;
-	int		 row, found = 0;
+	struct db_col	 c[KCOLS_N + GUARD_COLS];
+	struct each_key	 e = { k, NULL, NULL };
 
-	memcpy(&c[KCOLS_N], &c[0], 2 * sizeof(c[0]));
 	key_cols(k, c);
-	if ((rc = db_exec(stmts[STMT_GET], a, NARG(a), c, NARG(c))) != RES_OK)
-		return rc;
-	while ((row = db_fetch()) == 1) {
-		store_orgs_seen(ta, &c[KCOLS_N]);
-		if (!c[0].null) {
-			found = 1;
-			k->has_name = !c[2].null;
-		}
-	}
-	if (row < 0)
-		rc = RES_DB_ERROR;
-	else
-		rc = found ? RES_OK : RES_NOT_FOUND;
-	return store_orgs_done(ta, rc);
+	return store_guarded(ta, stmts[STMT_GET], a, NARG(a), c, KCOLS_N,
+	    key_row, &e);
 }
 
 /*

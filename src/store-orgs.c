@@ -81,41 +81,59 @@ store_orgs_auth(const unsigned char *hash, char *org, char *tok)
 	return RES_OK;
 }
 
-/*
- * Notes, from a fused read's trailing TOKEN_COLS columns c[0] and c[1],
- * that the token was found (the first row is enough).
- */
-void
-store_orgs_seen(struct tokauth *ta, struct db_col *c)
+struct guard {
+	struct tokauth	*ta;
+	size_t		 nc;	/* the read's own columns; TOKEN_COLS follow */
+	int		(*row)(void *, const struct db_col *);
+	void		*arg;
+};
+
+/* Notes from a guarded read's first row that its token was found. */
+static int
+guard_row(void *arg, const struct db_col *c)
 {
-	if (ta->found)
-		return;
-	ta->found = 1;
-	ta->stale = c[1].num != 0;
-	strlcpy(ta->tok, c[0].buf, sizeof(ta->tok));
+	struct guard	*g = arg;
+
+	if (!g->ta->found) {
+		g->ta->found = 1;
+		g->ta->stale = c[g->nc + 1].num != 0;
+	}
+	return g->row(g->arg, c);
 }
 
 /*
- * Ends a fused read that gave rc. When no row named the token, a second
- * lookup tells a live token with nothing to read (an inner join: rc) from
- * a refused one (RES_UNAUTHORIZED, RES_CRED_REVOKED). Records the token's
- * use at most once a minute.
+ * Runs a guarded read: sql selects the nc columns c, then TOKEN_COLS,
+ * which this binds to c[nc] and c[nc + 1] (c has GUARD_COLS spare). Calls
+ * row for each row, as db_each() does (a row of NULL columns of the read
+ * only says the token was found: row answers 0). RES_OK or RES_NOT_FOUND
+ * as db_each(); RES_UNAUTHORIZED or RES_CRED_REVOKED when no row named
+ * the token and a second lookup finds it refused (an inner join gives no
+ * row for a live token with nothing to read); or a database result.
+ * Records the token's use at most once a minute.
  */
 enum result
-store_orgs_done(struct tokauth *ta, enum result rc)
+store_guarded(struct tokauth *ta, const char *sql, const struct db_arg *a,
+    size_t na, struct db_col *c, size_t nc,
+    int (*row)(void *, const struct db_col *), void *arg)
 {
-	struct db_arg	 t[] = { ARG_CSTR(ta->tok) };
+	struct guard	 g = { ta, nc, row, arg };
+	struct db_col	 t[GUARD_COLS] = { COL_STR(ta->tok), COL_INT };
 	char		 org[ID_LEN + 1];
-	enum result	 x;
+	enum result	 rc, x;
 
+	memcpy(&c[nc], t, sizeof(t));
+	rc = db_each(sql, a, na, c, nc + GUARD_COLS, guard_row, &g);
 	if (rc != RES_OK && rc != RES_NOT_FOUND)
 		return rc;
 	if (!ta->found) {
 		x = store_orgs_auth(ta->hash, org, ta->tok);
 		return x == RES_OK ? rc : x;
 	}
-	if (ta->stale)
-		db_exec_ignored(stmts[STMT_TOUCH], t, NARG(t));
+	if (ta->stale) {
+		struct db_arg	 u[] = { ARG_CSTR(ta->tok) };
+
+		db_exec_ignored(stmts[STMT_TOUCH], u, NARG(u));
+	}
 	return rc;
 }
 

@@ -118,40 +118,43 @@ static const char *const stmts[STMT__MAX] = {
 #define SLICE_MAX	100000
 #define SPAN_MIN	200000	/* us: a shorter span is counted exactly */
 
+struct each_project {
+	struct project	*p;
+	void		(*cb)(void *, const struct project *);
+	void		*arg;
+};
+
+/* Hands a project row on; a row of NULL columns is the token's alone. */
+static int
+project_row(void *arg, const struct db_col *c)
+{
+	struct each_project	*e = arg;
+
+	if (c[0].null)
+		return 0;
+	e->cb(e->arg, e->p);
+	return 1;
+}
+
 /*
- * Runs s and calls cb for each project row. With ta, the statement is a
- * fused one whose two last columns are TOKEN_COLS (a row of NULL project
- * columns only says the token was found). RES_NOT_FOUND when no project
- * came, RES_UNAUTHORIZED when no live token did, or a database result.
+ * Runs s and calls cb for each project row; with ta, s is a guarded read
+ * (store_guarded). RES_NOT_FOUND when no project came, a refused token,
+ * or a database result.
  */
 static enum result
 rows(enum stmt s, const struct db_arg *a, size_t na, struct tokauth *ta,
     void (*cb)(void *, const struct project *), void *arg)
 {
-	struct project	 p;
-	char		 tok[ID_LEN + 1];
-	struct db_col	 c[] = { COL_STR(p.id), COL_STR(p.name),
-	    COL_STR(p.environment), COL_TIME(p.created), COL_TIME(p.updated),
-	    COL_STR(tok), COL_INT };
-	enum result	 rc;
-	int		 row, n = 0;
+	struct project		 p;
+	struct db_col		 c[5 + GUARD_COLS] = { COL_STR(p.id),
+	    COL_STR(p.name), COL_STR(p.environment), COL_TIME(p.created),
+	    COL_TIME(p.updated) };
+	struct each_project	 e = { &p, cb, arg };
 
-	if ((rc = db_exec(stmts[s], a, na, c, ta ? 7 : 5)) != RES_OK)
-		return rc;
-	while ((row = db_fetch()) == 1) {
-		if (ta != NULL) {
-			store_orgs_seen(ta, &c[5]);
-			if (c[0].null)
-				continue;
-		}
-		cb(arg, &p);
-		n++;
-	}
-	if (row < 0)
-		rc = RES_DB_ERROR;
-	else
-		rc = n > 0 ? RES_OK : RES_NOT_FOUND;
-	return ta != NULL ? store_orgs_done(ta, rc) : rc;
+	if (ta != NULL)
+		return store_guarded(ta, stmts[s], a, na, c, 5, project_row,
+		    &e);
+	return db_each(stmts[s], a, na, c, 5, project_row, &e);
 }
 
 /*
@@ -172,7 +175,7 @@ store_projects_list(struct tokauth *ta, const char *time, const char *id,
 	    ARG_STR(ta->hash, SECRET_HASH), ARG_INT(limit) };
 	enum result	 rc;
 
-	/* An inner join: no row may mean no projects (store_orgs_done). */
+	/* An inner join: no row may mean no projects (store_guarded). */
 	if (time == NULL)
 		rc = rows(STMT_LIST_FIRST, first, NARG(first), ta, cb, arg);
 	else
