@@ -41,7 +41,7 @@ static size_t		 cur_ncols;
 static MYSQL_TIME	 times[DB_COLS_MAX];
 static unsigned long long affected;
 static int		 lost;		/* the connection broke this request */
-static int		 conflict;	/* a transaction was refused: 1213 */
+static int		 conflict;	/* refused whole: 1213, or 1047 */
 static int		 causal = 1;	/* Galera: reads wait for the cluster */
 static long long	 started;	/* ms: the statement in flight began */
 static int		 unsafe;	/* a write was sent this request */
@@ -199,9 +199,15 @@ fail(unsigned int e, const char *msg)
 		conflict = 1;
 		return RES_DB_CONFLICT;
 	}
-	/* Galera: a node outside the primary component answers nothing. */
+	/*
+	 * Galera: a node outside the primary component (or not yet Synced)
+	 * refuses every statement and applies nothing; a commit it refuses
+	 * was never replicated. It may be back in a moment, so the request
+	 * may run again too; after the last try it is answered 503.
+	 */
 	if (e == ER_UNKNOWN_COM_ERROR) {
 		log_msg(LOG_WARNING, "database %s: %s", where, msg);
+		conflict = 1;
 		return RES_DB_NOT_READY;
 	}
 	log_msg(LOG_ERR, "database error %u: %s", e, msg);
@@ -329,8 +335,9 @@ db_request_start(void)
  * 1 when the request that just ran may run again, try being how many
  * times it ran before: once when the connection broke before any write
  * reached the server; up to DB_TRIES times in all when the server refused
- * a transaction whole (a deadlock, a lost certification), after a random
- * pause so that the writers that collided do not collide again.
+ * a transaction whole (a deadlock, a lost certification, a Galera node
+ * not in the primary component), after a random pause so that the
+ * writers that collided do not collide again.
  */
 int
 db_may_retry(int try)

@@ -16,6 +16,7 @@
  * Request streams run in child processes that never assert: they append
  * fixed-size records to a file, and the test judges them afterwards.
  */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <fcntl.h>
@@ -320,6 +321,9 @@ teardown(void)
 		cluster("db-thaw", a);
 		cluster("db-start", a);
 	}
+	/* A test that stopped latchkeyd B and failed left it so. */
+	if (!healthy(url_b(), 2))
+		cluster("lk-start", "b");
 }
 
 /* A file the children append records to. */
@@ -587,6 +591,22 @@ health_probe(FILE *f, const char *base, long long until)
 	_exit(0);
 }
 
+/* 1 when file path holds text after its first off bytes. */
+static int
+log_since(const char *path, off_t off, const char *text)
+{
+	char	 line[4096];
+	FILE	*f;
+	int	 found = 0;
+
+	cr_assert_not_null(f = fopen(path, "r"), "%s", path);
+	cr_assert_eq(fseeko(f, off, SEEK_SET), 0);
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, text) != NULL;
+	fclose(f);
+	return found;
+}
+
 /*
  * Kills database node victim under mixed load through both latchkeyd
  * nodes and the shared port, then brings it back.
@@ -607,8 +627,9 @@ kill_round(int victim)
 	FILE		*f = recfile(), *h = recfile();
 	const char	*tables[] = { "organizations", "org_tokens", "projects",
 	    "api_keys" };
-	char		 sql[128];
+	char		 sql[128], errlog[1024];
 	size_t		 t;
+	struct stat	 sb;
 
 	project_via(url_both(), prj, key);
 	until = t_now_us() + secs * 1000000 + 3000000;
@@ -669,8 +690,18 @@ kill_round(int victim)
 		    "healthy %lld times", ownok);
 	fclose(f);
 	fclose(h);
-	/* Back (IST), Synced, serving; every node holds the same rows. */
+	/*
+	 * Back with the write sets it missed (IST, not a full copy),
+	 * Synced, serving; every node holds the same rows.
+	 */
+	snprintf(errlog, sizeof(errlog), "%s/db%d/mariadb.err",
+	    t_env("LATCHKEY_CLUSTER"), victim);
+	cr_assert_eq(stat(errlog, &sb), 0, "%s", errlog);
 	cr_assert_eq(cluster("db-start", a), 0);
+	cr_assert(log_since(errlog, sb.st_size, "Receiving IST:"),
+	    "node %d did not rejoin by IST (see %s)", victim, errlog);
+	cr_assert(!log_since(errlog, sb.st_size, "rsync SST completed"),
+	    "node %d rejoined by a full copy (SST; see %s)", victim, errlog);
 	t_back = t_now_us();
 	if (own != NULL)
 		cr_assert(healthy(own, 30));
@@ -807,6 +838,85 @@ post_once(FILE *f, const char *base, const char *path, const char *body,
 	r.kind = kind;
 	put(f, &r);
 	_exit(0);
+}
+
+/* Lines of latchkeyd node st's log (a state dir) holding both a and b. */
+static int
+log_lines(const char *st, const char *a, const char *b)
+{
+	char	 path[1024], line[2048];
+	FILE	*f;
+	int	 n = 0;
+
+	snprintf(path, sizeof(path), "%s/latchkeyd.log", t_env(st));
+	cr_assert_not_null(f = fopen(path, "r"), "%s", path);
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, a) != NULL && strstr(line, b) != NULL;
+	fclose(f);
+	return n;
+}
+
+#define PURGED		4	/* projects deleted, two through each node */
+#define PURGE_EVENTS	20000	/* events of each */
+
+Test(cluster, both_nodes_purge_deleted_projects_once_without_conflicts_piling_up,
+    .init = setup, .fini = teardown, .timeout = 300)
+{
+	char		 prj[PURGED][64], key[64], path[128], sql[1024];
+	long long	 t0, left = -1;
+	int		 i, n, done = 0, failed = 0, shared = 0;
+
+	for (i = 0; i < PURGED; i++) {
+		project_via(i % 2 ? url_b() : url_a(), prj[i], key);
+		snprintf(sql, sizeof(sql), "1 \"INSERT INTO latchkey.events "
+		    "(project_id, key_id, received_at, payload) SELECT '%s', "
+		    "NULL, UTC_TIMESTAMP(3), '{}' FROM latchkey.seq_1_to_%d\"", prj[i],
+		    PURGE_EVENTS);
+		cr_assert_eq(cluster("sql", sql), 0);
+	}
+	/* Deleted through both nodes: each node's purger finds work. */
+	for (i = 0; i < PURGED; i++) {
+		snprintf(path, sizeof(path), "/projects/%.40s", prj[i]);
+		cr_assert_eq(status_via(i % 2 ? url_b() : url_a(), "DELETE",
+		    path, org.auth, NULL), 204);
+	}
+	t0 = t_now_us();
+	while (t_now_us() - t0 < 180000000LL) {
+		for (n = 1, left = 0; n <= 3 && left == 0; n++)
+			for (i = 0; i < PURGED; i++) {
+				snprintf(sql, sizeof(sql), "SELECT (SELECT "
+				    "COUNT(*) FROM latchkey.events WHERE "
+				    "project_id = '%s') + (SELECT COUNT(*) FROM "
+				    "latchkey.projects WHERE id = '%s') + "
+				    "(SELECT COUNT(*) FROM latchkey.purge_jobs "
+				    "WHERE target_id = '%s')", prj[i], prj[i],
+				    prj[i]);
+				left += node_count(n, sql);
+			}
+		if (left == 0)
+			break;
+		usleep(500000);
+	}
+	cr_assert_eq(left, 0, "rows of the deleted projects left after "
+	    "%lld s", (t_now_us() - t0) / 1000000);
+	/*
+	 * Each job ended once, on one node; a step refused (a conflict
+	 * with the other node, resumed later) now and then, not on every
+	 * step.
+	 */
+	for (i = 0; i < PURGED; i++) {
+		n = log_lines("LATCHKEY_STATE", prj[i], " done: ") +
+		    log_lines("LATCHKEY_STATE_B", prj[i], " done: ");
+		cr_assert_eq(n, 1, "%s: done %d times", prj[i], n);
+		done += n;
+		failed += log_lines("LATCHKEY_STATE", prj[i], "step failed") +
+		    log_lines("LATCHKEY_STATE_B", prj[i], "step failed");
+		shared += log_lines("LATCHKEY_STATE_B", prj[i], " done: ");
+	}
+	cr_assert_leq(failed, PURGED, "%d failed steps", failed);
+	printf("cluster: %d deleted projects of %d events purged on every "
+	    "node in %.1f s; %d done by node B, %d failed steps\n", done,
+	    PURGE_EVENTS, (t_now_us() - t0) / 1e6, shared, failed);
 }
 
 Test(cluster, concurrent_creates_on_both_nodes_apply_once_within_the_limits,
@@ -958,7 +1068,7 @@ Test(cluster, the_shared_port_sends_a_write_to_one_node_only,
 	char		 tid[64], hk[128], m[16];
 	pid_t		 kids[64];
 	int		 i, w, nk = 0, n, tries[W__MAX] = { 0 };
-	int		 ok[W__MAX] = { 0 }, other = 0, on_b = 0;
+	int		 ok[W__MAX] = { 0 }, other = 0, on_b = 0, refused;
 	long long	 t0;
 	struct rec	 r;
 	FILE		*f = recfile();
@@ -1069,5 +1179,37 @@ Test(cluster, the_shared_port_sends_a_write_to_one_node_only,
 	cr_assert_gt(on_b, 0, "no write reached node B");
 	cr_assert_gt(tries[W_GET] + tries[W_VERIFY], 0,
 	    "no read went to a second node: was node B ever asked?");
+	/*
+	 * latchkeyd B stopped: connecting to it fails. A write is still
+	 * sent once (nginx's 502, as JSON), a read goes on to A.
+	 */
+	cr_assert_eq(cluster("lk-stop", "b"), 0);
+	refused = 0;
+	for (i = 0; i < 8; i++) {
+		if (i > 0 && i % 2 == 0)
+			usleep(5500000);	/* B back in rotation */
+		snprintf(test_id, sizeof(test_id), "%lld-down-%d", t0, i);
+		if (i % 2 == 0)
+			req(&r, url_both(), "POST", "/projects", org.auth,
+			    "{\"name\":\"once\"}", 30);
+		else
+			req(&r, url_both(), "GET", "/projects?limit=1",
+			    org.auth, NULL, 30);
+		n = upstreams_of(test_id, m, sizeof(m));
+		if (i % 2 == 0) {
+			cr_assert_eq(n, 1, "POST sent to %d nodes", n);
+			cr_assert(r.status == 201 || r.status == 502,
+			    "POST with B down: %d", r.status);
+			refused += r.status == 502;
+		} else {
+			cr_assert_eq(r.status, 200, "GET with B down: %d",
+			    r.status);
+			refused += n > 1;
+		}
+	}
+	cr_assert_eq(cluster("lk-start", "b"), 0);
+	cr_assert_gt(refused, 0, "no request was sent to the stopped B");
+	printf("cluster: latchkeyd B stopped: 4 POSTs each sent once, 4 "
+	    "GETs answered; %d of the 8 tried B first\n", refused);
 	cr_assert_eq(cluster("db-wait", "2 60"), 0);
 }
