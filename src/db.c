@@ -648,6 +648,22 @@ db_exec_rows(const char *sql, const struct db_arg *args, size_t nargs,
 	return rc;
 }
 
+/* Milliseconds since 1970 of UTC time t (days from the civil date). */
+static long long
+epoch_ms(const MYSQL_TIME *t)
+{
+	long long	 y = (long long)t->year - (t->month <= 2);
+	long long	 era = (y >= 0 ? y : y - 399) / 400;
+	long long	 yoe = y - era * 400;
+	long long	 m = t->month, doy, doe, days;
+
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + t->day - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	days = era * 146097 + doe - 719468;
+	return ((days * 24 + t->hour) * 60 + t->minute) * 60000LL +
+	    t->second * 1000LL + (long long)(t->second_part / 1000);
+}
+
 /* Reads the next row of the last SELECT into its cols: 1, 0 at the end, -1. */
 int
 db_fetch(void)
@@ -674,6 +690,8 @@ db_fetch(void)
 
 		if (c->type == DB_STR)
 			c->buf[c->null ? 0 : c->len] = '\0';
+		else if (c->type == DB_MS)
+			c->num = c->null ? 0 : epoch_ms(&times[i]);
 		else if (c->type == DB_TIME) {
 			t = &times[i];
 			if (c->null)

@@ -189,6 +189,7 @@ enum db_type {
 	DB_INT,		/* long long */
 	DB_NULL,	/* parameter only: SQL NULL */
 	DB_TIME,	/* column only: DATETIME(3) as RFC 3339 text */
+	DB_MS,		/* column only: DATETIME(3) as ms since 1970 in num */
 };
 
 struct db_arg {
@@ -213,6 +214,7 @@ struct db_col {
 #define COL_STR(b)	{ DB_STR, (b), sizeof(b), 0, 0, 0 }
 #define COL_TIME(b)	{ DB_TIME, (b), sizeof(b), 0, 0, 0 }
 #define COL_INT		{ DB_INT, NULL, 0, 0, 0, 0 }
+#define COL_MS		{ DB_MS, NULL, 0, 0, 0, 0 }
 #define NARG(a)		(sizeof(a) / sizeof((a)[0]))
 #define TIME_LEN	24	/* 2026-11-28T02:28:36.123Z */
 
@@ -324,9 +326,8 @@ struct tokauth {
 	int		 stale;		/* its last use is over a minute old */
 	char		 tok[ID_LEN + 1];
 };
-#define TOKEN_COLS	"t.id, t.last_used_at IS NULL OR " \
-	"t.last_used_at < UTC_TIMESTAMP(3) - INTERVAL 1 MINUTE"
-#define GUARD_COLS	2	/* the columns TOKEN_COLS selects */
+#define TOKEN_COLS	"t.id, t.last_used_at, UTC_TIMESTAMP(3)"
+#define GUARD_COLS	3	/* the columns TOKEN_COLS selects */
 
 /*
  * Who makes a change, for its audit event: the management token of an API

@@ -80,9 +80,11 @@ static const char *const stmts[STMT__MAX] = {
 	    "deleted_at IS NULL",
 	[STMT_COUNT_ACTIVE] = "SELECT COUNT(*) FROM api_keys k WHERE "
 	    "k.project_id = ? AND " ACTIVE,
-	[STMT_INSERT] = "INSERT INTO api_keys (id, project_id, name, prefix, "
-	    "hash, created_at, expires_at, allowed_cidrs) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	/* The key carries its project's environment (for /verify). */
+	[STMT_INSERT] = "INSERT INTO api_keys (id, project_id, environment, "
+	    "name, prefix, hash, created_at, expires_at, allowed_cidrs) "
+	    "SELECT ?, id, environment, ?, ?, ?, ?, ?, ? FROM projects "
+	    "WHERE id = ?",
 	[STMT_UPDATE] = "UPDATE api_keys SET name = IF(?, ?, name), "
 	    "expires_at = IF(?, ?, expires_at), "
 	    "allowed_cidrs = COALESCE(?, allowed_cidrs) WHERE id = ?",
@@ -95,12 +97,21 @@ static const char *const stmts[STMT__MAX] = {
 	    "p.id = k.project_id SET k.revoked_at = UTC_TIMESTAMP(3) "
 	    "WHERE k.id = ? AND p.org_id = ? AND k.revoked_at IS NULL AND "
 	    "p.deleted_at IS NULL",
-	[STMT_VERIFY] = "SELECT k.id, k.project_id, p.environment, "
-	    "k.revoked_at IS NOT NULL, k.expires_at IS NOT NULL AND "
-	    "k.expires_at <= UTC_TIMESTAMP(3), k.allowed_cidrs, "
-	    STALE("k.last_used_at") ", " STALE("k.last_blocked_at")
-	    " FROM api_keys k JOIN projects p ON p.id = k.project_id "
-	    "WHERE k.hash = ? AND p.deleted_at IS NULL",
+	/*
+	 * One row of one table: a key's environment is its live project's,
+	 * NULL once the project is deleted (schema/006_key_environment.sql).
+	 */
+	/*
+	 * One row of one table, raw columns and the database's clock (the
+	 * times are compared in store_keys_verify: every expression here
+	 * costs the server on every call). A key's environment is its live
+	 * project's, NULL once the project is deleted
+	 * (schema/006_key_environment.sql).
+	 */
+	[STMT_VERIFY] = "SELECT k.id, k.project_id, k.environment, "
+	    "k.revoked_at, k.expires_at, k.allowed_cidrs, k.last_used_at, "
+	    "k.last_blocked_at, UTC_TIMESTAMP(3) FROM api_keys k "
+	    "WHERE k.hash = ? AND k.environment IS NOT NULL",
 	[STMT_TOUCH] = "UPDATE api_keys SET last_used_at = UTC_TIMESTAMP(3) "
 	    "WHERE id = ? AND " STALE("last_used_at"),
 	[STMT_BLOCKED] = "UPDATE api_keys SET last_blocked_at = "
@@ -269,21 +280,26 @@ insert(const char *prj, const struct keyspec *spec, struct newsecret *ns)
 
 	db_now(now, api);
 
-	struct db_arg	 a[] = { ARG_CSTR(ns->id), ARG_CSTR(prj),
-	    ARG_NULL, ARG_CSTR(ns->prefix), ARG_STR(ns->hash, SECRET_HASH),
-	    ARG_CSTR(now), ARG_NULL, ARG_CSTR(spec->cidrs ? spec->cidrs : "") };
+	struct db_arg	 a[] = { ARG_CSTR(ns->id), ARG_NULL,
+	    ARG_CSTR(ns->prefix), ARG_STR(ns->hash, SECRET_HASH),
+	    ARG_CSTR(now), ARG_NULL, ARG_CSTR(spec->cidrs ? spec->cidrs : ""),
+	    ARG_CSTR(prj) };
+	enum result	 rc;
 
 	if (spec->name != NULL) {
-		a[2].type = DB_STR;
-		a[2].ptr = spec->name;
-		a[2].len = spec->namelen;
+		a[1].type = DB_STR;
+		a[1].ptr = spec->name;
+		a[1].len = spec->namelen;
 	}
 	if (spec->expires != NULL) {
-		a[6].type = DB_STR;
-		a[6].ptr = spec->expires;
-		a[6].len = strlen(spec->expires);
+		a[5].type = DB_STR;
+		a[5].ptr = spec->expires;
+		a[5].len = strlen(spec->expires);
 	}
-	return db_exec(stmts[STMT_INSERT], a, NARG(a), NULL, 0);
+	if ((rc = db_exec(stmts[STMT_INSERT], a, NARG(a), NULL, 0)) != RES_OK)
+		return rc;
+	/* The caller holds the live project's row: it is there. */
+	return db_affected() == 1 ? RES_OK : RES_NOT_FOUND;
 }
 
 /* Checks the lengths a spec's fields are stored in. */
@@ -529,10 +545,11 @@ store_keys_verify(const unsigned char *hash, const char *addr,
 	char		 cidrs[CIDR_LIST_LEN];
 	struct db_arg	 a[] = { ARG_STR(hash, SECRET_HASH) };
 	struct db_col	 c[] = { COL_STR(ka->id), COL_STR(ka->project),
-	    COL_STR(ka->environment), COL_INT, COL_INT, COL_STR(cidrs),
-	    COL_INT, COL_INT };
+	    COL_STR(ka->environment), COL_MS, COL_MS, COL_STR(cidrs),
+	    COL_MS, COL_MS, COL_MS };
 	struct db_arg	 b[] = { ARG_CSTR(ka->id) };
 	enum result	 rc;
+	long long	 now;
 	int		 row;
 
 	if ((rc = db_exec(stmts[STMT_VERIFY], a, NARG(a), c, NARG(c))) !=
@@ -540,17 +557,19 @@ store_keys_verify(const unsigned char *hash, const char *addr,
 		return rc;
 	if ((row = db_fetch()) != 1)
 		return row == 0 ? RES_UNAUTHORIZED : RES_DB_ERROR;
-	ka->stale = c[6].num != 0;
-	if (c[3].num)
+	/* As STALE() and ACTIVE say it, by the database's clock. */
+	now = c[8].num;
+	ka->stale = c[6].null || c[6].num < now - 60000;
+	if (!c[3].null)
 		rc = RES_CRED_REVOKED;
-	else if (c[4].num)
+	else if (!c[4].null && c[4].num <= now)
 		rc = RES_CRED_EXPIRED;
 	else if (!cidr_allowed(cidrs, addr != NULL ? addr : ""))
 		rc = RES_CRED_ADDRESS;
 	else
 		return RES_OK;
 	b[0].len = strlen(ka->id);
-	if (c[7].num)
+	if (c[7].null || c[7].num < now - 60000)
 		db_exec_ignored(stmts[STMT_BLOCKED], b, NARG(b));
 	return rc;
 }

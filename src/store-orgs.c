@@ -94,16 +94,18 @@ guard_row(void *arg, const struct db_col *c)
 {
 	struct guard	*g = arg;
 
+	/* Its last use over a minute old, by the database's clock. */
 	if (!g->ta->found) {
 		g->ta->found = 1;
-		g->ta->stale = c[g->nc + 1].num != 0;
+		g->ta->stale = c[g->nc + 1].null ||
+		    c[g->nc + 1].num < c[g->nc + 2].num - 60000;
 	}
 	return g->row(g->arg, c);
 }
 
 /*
  * Runs a guarded read: sql selects the nc columns c, then TOKEN_COLS,
- * which this binds to c[nc] and c[nc + 1] (c has GUARD_COLS spare). Calls
+ * which this binds to c[nc] on (c has GUARD_COLS spare). Calls
  * row for each row, as db_each() does (a row of NULL columns of the read
  * only says the token was found: row answers 0). RES_OK or RES_NOT_FOUND
  * as db_each(); RES_UNAUTHORIZED or RES_CRED_REVOKED when no row named
@@ -117,7 +119,7 @@ store_guarded(struct tokauth *ta, const char *sql, const struct db_arg *a,
     int (*row)(void *, const struct db_col *), void *arg)
 {
 	struct guard	 g = { ta, nc, row, arg };
-	struct db_col	 t[GUARD_COLS] = { COL_STR(ta->tok), COL_INT };
+	struct db_col	 t[GUARD_COLS] = { COL_STR(ta->tok), COL_MS, COL_MS };
 	char		 org[ID_LEN + 1];
 	enum result	 rc, x;
 

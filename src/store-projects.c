@@ -19,6 +19,7 @@ enum stmt {
 	STMT_GET_LOCKED,
 	STMT_INSERT,
 	STMT_KEY_INSERT,
+	STMT_KEYS_ENV,
 	STMT_UPDATE,
 	STMT_MARK,
 	STMT_REVOKE_KEYS,
@@ -68,8 +69,12 @@ static const char *const stmts[STMT__MAX] = {
 	    "org_id = ? AND deleted_at IS NULL FOR UPDATE",
 	[STMT_INSERT] = "INSERT INTO projects (id, org_id, name, environment, "
 	    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-	[STMT_KEY_INSERT] = "INSERT INTO api_keys (id, project_id, name, "
-	    "prefix, hash, created_at) VALUES (?, ?, NULL, ?, ?, ?)",
+	[STMT_KEY_INSERT] = "INSERT INTO api_keys (id, project_id, "
+	    "environment, name, prefix, hash, created_at) "
+	    "VALUES (?, ?, ?, NULL, ?, ?, ?)",
+	/* A project's keys carry its environment (for /verify). */
+	[STMT_KEYS_ENV] = "UPDATE api_keys SET environment = ? WHERE "
+	    "project_id = ?",
 	[STMT_UPDATE] = "UPDATE projects SET name = COALESCE(?, name), "
 	    "environment = COALESCE(?, environment), updated_at = ? "
 	    "WHERE id = ? AND org_id = ? AND deleted_at IS NULL",
@@ -82,8 +87,9 @@ static const char *const stmts[STMT__MAX] = {
 	 */
 	[STMT_MARK] = "UPDATE projects SET deleted_at = ? WHERE id = ? AND "
 	    "org_id = ? AND deleted_at IS NULL",
-	[STMT_REVOKE_KEYS] = "UPDATE api_keys SET revoked_at = ? WHERE "
-	    "project_id = ? AND revoked_at IS NULL",
+	/* Every key of it: unknown to /verify from now on (environment). */
+	[STMT_REVOKE_KEYS] = "UPDATE api_keys SET revoked_at = "
+	    "COALESCE(revoked_at, ?), environment = NULL WHERE project_id = ?",
 	[STMT_JOB] = "INSERT INTO purge_jobs (target_id, kind, org_id, "
 	    "created_at) VALUES (?, 'project', ?, ?)",
 	/*
@@ -231,8 +237,8 @@ store_projects_create(const struct actor *ac, const char *org,
 	    ARG_STR(name, namelen), ARG_CSTR(env), ARG_CSTR(now),
 	    ARG_CSTR(now) };
 	struct db_arg	 k[] = { ARG_CSTR(ns->id), ARG_CSTR(p->id),
-	    ARG_CSTR(ns->prefix), ARG_STR(ns->hash, SECRET_HASH),
-	    ARG_CSTR(now) };
+	    ARG_CSTR(env), ARG_CSTR(ns->prefix),
+	    ARG_STR(ns->hash, SECRET_HASH), ARG_CSTR(now) };
 
 	if ((rc = db_begin()) != RES_OK)
 		return rc;
@@ -290,6 +296,14 @@ store_projects_update(const struct actor *ac, const char *org,
 	}
 	if ((rc = rows(STMT_GET, g, NARG(g), NULL, copy, p)) != RES_OK)
 		goto fail;
+	if (strcmp(old.environment, p->environment) != 0) {
+		struct db_arg	 e[] = { ARG_CSTR(p->environment),
+		    ARG_CSTR(id) };
+
+		if ((rc = db_exec(stmts[STMT_KEYS_ENV], e, NARG(e), NULL,
+		    0)) != RES_OK)
+			goto fail;
+	}
 	ch = json_object_new_object();
 	store_audit_change(ch, "name", json_object_new_string(old.name),
 	    json_object_new_string(p->name));

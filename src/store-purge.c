@@ -117,8 +117,9 @@ static const char *const stmts[STMT__MAX] = {
 	[STMT_MARK_TOKENS] = "UPDATE org_tokens SET revoked_at = ? WHERE "
 	    "org_id = ? AND revoked_at IS NULL",
 	[STMT_MARK_KEYS] = "UPDATE api_keys k JOIN projects p ON "
-	    "p.id = k.project_id SET k.revoked_at = ? WHERE p.org_id = ? AND "
-	    "p.deleted_at IS NULL AND k.revoked_at IS NULL",
+	    "p.id = k.project_id SET k.revoked_at = COALESCE(k.revoked_at, "
+	    "?), k.environment = NULL WHERE p.org_id = ? AND "
+	    "p.deleted_at IS NULL",
 	[STMT_MARK_JOBS] = "INSERT INTO purge_jobs (target_id, kind, org_id, "
 	    "created_at) SELECT id, 'project', org_id, ? FROM projects WHERE "
 	    "org_id = ? AND deleted_at IS NULL",

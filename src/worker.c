@@ -350,9 +350,10 @@ worker_now_ms(void)
 }
 
 /*
- * 1 when the FastCGI records waiting on connection fd hold a whole request
- * (up to the empty stdin record that ends it, or a management record,
- * which libfcgi answers), or fill the peek buffer; 0 while more is to
+ * 2 when the FastCGI records waiting on connection fd hold a whole request
+ * (up to the empty stdin record that ends it); 1 when they hold a
+ * management record (libfcgi answers it, then reads on) or fill the peek
+ * buffer: more may be to come, but libfcgi may start; 0 while more is to
  * come; -1 when the peer hung up or failed before that. Nothing is read.
  */
 static int
@@ -372,9 +373,11 @@ arrived(int fd)
 	/* Header: version, type, id (2), content length (2), padding. */
 	for (at = 0; at + 8 <= (size_t)n; at += 8 + clen + b[at + 6]) {
 		clen = (size_t)b[at + 4] << 8 | b[at + 5];
-		if ((b[at + 2] == 0 && b[at + 3] == 0) ||
-		    (b[at + 1] == 5 && clen == 0))
+		if (b[at + 2] == 0 && b[at + 3] == 0)
 			return 1;
+		/* The empty stdin record, its padding included. */
+		if (b[at + 1] == 5 && clen == 0)
+			return at + 8 + b[at + 6] <= (size_t)n ? 2 : 1;
 	}
 	return 0;
 }
@@ -468,10 +471,16 @@ take(int fd, struct watch *w, const struct config *c)
 			listening(fd, npend < PEND_MAX);
 		if (!stopping && npend < PEND_MAX &&
 		    (conn = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+			/* A whole request: nothing of it to wait for. */
+			if ((st = arrived(conn)) == 2) {
+				w->since = now;
+				w->head = 1;
+				return conn;
+			}
 			/* libfcgi's reads of it wait header_timeout at most. */
 			setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv,
 			    sizeof(tv));
-			if (arrived(conn) > 0) {
+			if (st > 0) {
 				w->since = now;
 				w->head = 1;
 				return conn;

@@ -759,3 +759,65 @@ Test(keylife, latchkeyctl_key_list_shows_expiry_addresses_and_rolls,
 	cr_assert_eq(st, 2, "%s", out);
 	free(out);
 }
+
+/* refused(), then frees r. */
+static void
+refused_by(struct hresp *r, const char *reason, int header)
+{
+	refused(r, reason, header);
+	t_free(r);
+}
+
+/* The X-Latchkey-Environment of a good /verify of key k. */
+static void
+verified_as(const char *k, const char *env)
+{
+	struct hresp	*r = use("GET", k, NULL);
+	char		 b[32];
+
+	cr_assert_eq(r->status, 204, "%ld %s", r->status, r->body);
+	cr_assert_str_eq(t_header(r, "X-Latchkey-Environment", b,
+	    sizeof(b)), env);
+	t_free(r);
+}
+
+Test(keylife, verify_follows_the_projects_environment_and_forgets_a_deleted_projects_keys,
+    .init = setup)
+{
+	char		 id2[64], raw2[64], id3[64], raw3[64], path[160];
+	struct hresp	*r;
+
+	/* A key made with the project, and one made after. */
+	new_key(NULL, id2, raw2);
+	verified_as(first, "production");
+	verified_as(raw2, "production");
+	snprintf(path, sizeof(path), "/projects/%s", prj);
+	r = t_http("PATCH", path, org.auth, JSON_CT,
+	    "{\"environment\":\"staging\"}", -1);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	t_free(r);
+	verified_as(first, "staging");
+	verified_as(raw2, "staging");
+	/* A rename leaves it; a key made now has it. */
+	r = t_http("PATCH", path, org.auth, JSON_CT, "{\"name\":\"renamed\"}",
+	    -1);
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	t_free(r);
+	new_key(NULL, id3, raw3);
+	verified_as(raw3, "staging");
+	verified_as(first, "staging");
+	/* Revoked, then its project deleted: unknown, as every key of it. */
+	snprintf(path, sizeof(path), "/api-keys/%s", id2);
+	r = t_http("DELETE", path, org.auth, NULL, NULL, 0);
+	cr_assert_eq(r->status, 204, "%s", r->body);
+	t_free(r);
+	refused_by(use("GET", raw2, NULL), "revoked credentials", 1);
+	snprintf(path, sizeof(path), "/projects/%s", prj);
+	r = t_http("DELETE", path, org.auth, NULL, NULL, 0);
+	cr_assert_eq(r->status, 204, "%s", r->body);
+	t_free(r);
+	refused_by(use("GET", first, NULL), "unknown credentials", 1);
+	refused_by(use("GET", raw2, NULL), "unknown credentials", 1);
+	refused_by(use("GET", raw3, NULL), "unknown credentials", 1);
+	refused_by(use("POST", raw3, NULL), "unknown credentials", 0);
+}
