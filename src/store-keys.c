@@ -98,10 +98,6 @@ static const char *const stmts[STMT__MAX] = {
 	    "WHERE k.id = ? AND p.org_id = ? AND k.revoked_at IS NULL AND "
 	    "p.deleted_at IS NULL",
 	/*
-	 * One row of one table: a key's environment is its live project's,
-	 * NULL once the project is deleted (schema/006_key_environment.sql).
-	 */
-	/*
 	 * One row of one table, raw columns and the database's clock (the
 	 * times are compared in store_keys_verify: every expression here
 	 * costs the server on every call). A key's environment is its live
