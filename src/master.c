@@ -73,9 +73,12 @@ spawn(struct slot *s, int fd, const struct config *c)
 	s->started = worker_now_ms();
 }
 
-/* Starts the purger, unless an old one still runs or it backs off. */
+/*
+ * Starts the purger, unless an old one still runs or it backs off. It
+ * serves no request: it does not keep the listening socket fd.
+ */
 static void
-spawn_purger(const struct config *c)
+spawn_purger(const struct config *c, int fd)
 {
 	pid_t	 pid, master = getpid();
 
@@ -89,6 +92,7 @@ spawn_purger(const struct config *c)
 	}
 	if (pid == 0) {
 		log_forked();
+		close(fd);
 		purge_run(c, master);
 	}
 	purger.pid = pid;
@@ -356,7 +360,7 @@ master_run(int fd, struct config *c, const char *path)
 				next = slots[i].next;
 		}
 		metrics_workers(running());
-		spawn_purger(c);
+		spawn_purger(c, fd);
 		if (purger.pid == 0 && purger_old == 0 && purger.next < next)
 			next = purger.next > t ? purger.next : t;
 		watchdog(c);

@@ -163,3 +163,57 @@ Test(pool, a_worker_that_crashes_at_start_makes_the_master_back_off)
 	cr_assert_geq(deaths, 3, "the master stopped respawning");
 	cr_assert_leq(deaths, 8, "fork storm: %d deaths in 5 s", deaths);
 }
+
+/* The socket inodes ("socket:[N]") among the open files of pid, up to max. */
+static int
+socket_inodes(pid_t pid, char (*out)[64], int max)
+{
+	char	 cmd[128], line[256], *p;
+	FILE	*f;
+	int	 n = 0;
+
+	snprintf(cmd, sizeof(cmd), "ls -l /proc/%d/fd", (int)pid);
+	cr_assert_not_null(f = popen(cmd, "r"));
+	while (n < max && fgets(line, sizeof(line), f) != NULL)
+		if ((p = strstr(line, "socket:[")) != NULL) {
+			p[strcspn(p, "\n")] = '\0';
+			snprintf(out[n++], 64, "%s", p);
+		}
+	pclose(f);
+	return n;
+}
+
+Test(pool, the_purger_does_not_hold_the_listening_socket)
+{
+	char	 lsock[4][64], own[16][64], cmd[128], comm[64];
+	pid_t	 master = t_master_pid(), kid, purger = 0, w[64];
+	FILE	*f, *c;
+	int	 i, n;
+
+	cr_assert_neq(master, 0);
+	/* The master's one socket is the one it listens on. */
+	cr_assert_eq(socket_inodes(master, lsock, 4), 1);
+	snprintf(cmd, sizeof(cmd), "pgrep -P %d", (int)master);
+	cr_assert_not_null(f = popen(cmd, "r"));
+	while (fscanf(f, "%d", &kid) == 1) {
+		snprintf(cmd, sizeof(cmd), "/proc/%d/comm", (int)kid);
+		if ((c = fopen(cmd, "r")) == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), c) != NULL &&
+		    strncmp(comm, "latchkeyd-purge", 15) == 0)
+			purger = kid;
+		fclose(c);
+	}
+	pclose(f);
+	cr_assert_neq(purger, 0, "no purger among the master's children");
+	n = socket_inodes(purger, own, 16);
+	for (i = 0; i < n; i++)
+		cr_assert_str_neq(own[i], lsock[0], "the purger holds %s",
+		    lsock[0]);
+	/* A worker does, as it must. */
+	cr_assert_gt(t_workers(master, w, 64), 0);
+	n = socket_inodes(w[0], own, 16);
+	for (i = 0; i < n && strcmp(own[i], lsock[0]) != 0; i++)
+		;
+	cr_assert_lt(i, n, "a worker does not hold %s", lsock[0]);
+}
