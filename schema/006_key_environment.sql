@@ -5,7 +5,10 @@
 -- create copies the project's environment in its INSERT; a change of
 -- the project's environment, a project delete and an organization delete
 -- write the project's keys in the same transaction. Each statement can
--- run twice.
+-- run twice. The UPDATE rewrites every row of api_keys once, in one
+-- transaction: on a table of millions of keys it takes minutes, and under
+-- Galera it is one write set of that size (keep it under
+-- wsrep_max_ws_size, 2 GB by default, or run it in a quiet hour).
 
 ALTER TABLE api_keys
 	ADD COLUMN IF NOT EXISTS environment
