@@ -79,8 +79,9 @@ static const char *const stmts[STMT__MAX] = {
 	    "environment = COALESCE(?, environment), updated_at = ? "
 	    "WHERE id = ? AND org_id = ? AND deleted_at IS NULL",
 	/*
-	 * A delete is these three, in one short transaction whatever the
-	 * project holds; the purger removes the rows later. The mark takes
+	 * A delete is these three, in one short transaction whatever events
+	 * the project holds (it writes each of its keys once, revoked ones
+	 * too); the purger removes the rows later. The mark takes
 	 * the row lock that a concurrent key create (store-keys.c) takes
 	 * first: either that key exists before the revoke, which takes it
 	 * too, or the create finds the project deleted.
