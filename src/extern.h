@@ -328,6 +328,8 @@ struct tokauth {
 };
 #define TOKEN_COLS	"t.id, t.last_used_at, UTC_TIMESTAMP(3)"
 #define GUARD_COLS	3	/* the columns TOKEN_COLS selects */
+/* A key's or token's use is recorded at most once in this long (ms). */
+#define TOUCH_MS	60000
 
 /*
  * Who makes a change, for its audit event: the management token of an API

@@ -36,6 +36,7 @@ enum stmt {
 #define KCOLS_N		11
 #define ACTIVE "(k.revoked_at IS NULL AND (k.expires_at IS NULL OR " \
 	"k.expires_at > UTC_TIMESTAMP(3)))"
+/* Over TOUCH_MS old, in SQL. */
 #define STALE(c) "(" c " IS NULL OR " c " < UTC_TIMESTAMP(3) - " \
 	"INTERVAL 1 MINUTE)"
 
@@ -555,7 +556,7 @@ store_keys_verify(const unsigned char *hash, const char *addr,
 		return row == 0 ? RES_UNAUTHORIZED : RES_DB_ERROR;
 	/* As STALE() and ACTIVE say it, by the database's clock. */
 	now = c[8].num;
-	ka->stale = c[6].null || c[6].num < now - 60000;
+	ka->stale = c[6].null || c[6].num < now - TOUCH_MS;
 	if (!c[3].null)
 		rc = RES_CRED_REVOKED;
 	else if (!c[4].null && c[4].num <= now)
@@ -565,7 +566,7 @@ store_keys_verify(const unsigned char *hash, const char *addr,
 	else
 		return RES_OK;
 	b[0].len = strlen(ka->id);
-	if (c[7].null || c[7].num < now - 60000)
+	if (c[7].null || c[7].num < now - TOUCH_MS)
 		db_exec_ignored(stmts[STMT_BLOCKED], b, NARG(b));
 	return rc;
 }

@@ -98,7 +98,7 @@ guard_row(void *arg, const struct db_col *c)
 	if (!g->ta->found) {
 		g->ta->found = 1;
 		g->ta->stale = c[g->nc + 1].null ||
-		    c[g->nc + 1].num < c[g->nc + 2].num - 60000;
+		    c[g->nc + 1].num < c[g->nc + 2].num - TOUCH_MS;
 	}
 	return g->row(g->arg, c);
 }
