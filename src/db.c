@@ -439,6 +439,39 @@ prepare(const char *sql, MYSQL_STMT **out)
 }
 
 /*
+ * The result of statement st failed part way (a deadlock or a lost
+ * certification arrives after the result's first packets): Connector/C
+ * would wait, at st's next run, for the rest of a result the server
+ * never sends, holding the transaction's locks until the read timeout.
+ * So st is closed (nothing more is read) and prepared afresh next time.
+ * Returns the error's result; fail() may close the connection, and st
+ * with it, so the error is copied first.
+ */
+static enum result
+cut_off(MYSQL_STMT *st)
+{
+	unsigned int	 e = mysql_stmt_errno(st);
+	char		 msg[sizeof(lasterr)];
+	size_t		 i, last;
+
+	strlcpy(msg, mysql_stmt_error(st), sizeof(msg));
+	for (i = 0; i < STMT_CACHE && cache[i].sql != NULL; i++)
+		if (cache[i].st == st)
+			break;
+	if (i < STMT_CACHE && cache[i].sql != NULL) {
+		mysql_stmt_close(st);
+		/* The cache stays dense: its last entry takes the slot. */
+		for (last = i; last + 1 < STMT_CACHE &&
+		    cache[last + 1].sql != NULL; last++)
+			;
+		cache[i] = cache[last];
+		cache[last].sql = NULL;
+		cache[last].st = NULL;
+	}
+	return fail(e, msg);
+}
+
+/*
  * Runs trusted SQL text that carries no user data (a migration file).
  * RES_OK or a database result.
  */
@@ -563,11 +596,8 @@ db_exec(const char *sql, const struct db_arg *args, size_t nargs,
 		}
 	}
 	if ((ncols > 0 && mysql_stmt_bind_result(st, out) != 0) ||
-	    mysql_stmt_store_result(st) != 0) {
-		rc = fail(mysql_stmt_errno(st), mysql_stmt_error(st));
-		mysql_stmt_free_result(st);
-		return rc;
-	}
+	    mysql_stmt_store_result(st) != 0)
+		return cut_off(st);
 	cur = st;
 	cur_cols = cols;
 	cur_ncols = ncols;
