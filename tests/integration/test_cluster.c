@@ -840,14 +840,22 @@ post_once(FILE *f, const char *base, const char *path, const char *body,
 	_exit(0);
 }
 
-/* Lines of latchkeyd node st's log (a state dir) holding both a and b. */
+/* The log of latchkeyd node A (b 0) or B (b 1), in buf. */
+static const char *
+lk_log(int b, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/latchkeyd.log",
+	    t_env(b ? "LATCHKEY_STATE_B" : "LATCHKEY_STATE"));
+	return buf;
+}
+
+/* Lines of latchkeyd node A's log (b 0) or B's (b 1) holding x and y. */
 static int
-log_lines(const char *st, const char *a, const char *b)
+log_lines(int b, const char *x, const char *y)
 {
 	char	 path[1024];
 
-	snprintf(path, sizeof(path), "%s/latchkeyd.log", t_env(st));
-	return log_count(path, 0, a, b);
+	return log_count(lk_log(b, path, sizeof(path)), 0, x, y);
 }
 
 #define PURGED		4	/* projects deleted, two through each node */
@@ -899,18 +907,43 @@ Test(cluster, both_nodes_purge_deleted_projects_once_without_conflicts_piling_up
 	 * step.
 	 */
 	for (i = 0; i < PURGED; i++) {
-		n = log_lines("LATCHKEY_STATE", prj[i], " done: ") +
-		    log_lines("LATCHKEY_STATE_B", prj[i], " done: ");
+		n = log_lines(0, prj[i], " done: ") +
+		    log_lines(1, prj[i], " done: ");
 		cr_assert_eq(n, 1, "%s: done %d times", prj[i], n);
 		done += n;
-		failed += log_lines("LATCHKEY_STATE", prj[i], "step failed") +
-		    log_lines("LATCHKEY_STATE_B", prj[i], "step failed");
-		shared += log_lines("LATCHKEY_STATE_B", prj[i], " done: ");
+		failed += log_lines(0, prj[i], "step failed") +
+		    log_lines(1, prj[i], "step failed");
+		shared += log_lines(1, prj[i], " done: ");
 	}
 	cr_assert_leq(failed, PURGED, "%d failed steps", failed);
 	printf("cluster: %d deleted projects of %d events purged on every "
 	    "node in %.1f s; %d done by node B, %d failed steps\n", done,
 	    PURGE_EVENTS, (t_now_us() - t0) / 1e6, shared, failed);
+}
+
+/* What the records of f were answered: n[T_*]; the slowest in *slowest. */
+enum { T_CREATED, T_LIMITED, T_UNAVAILABLE, T_OTHER, T__MAX };
+
+static void
+tally(FILE *f, int n[T__MAX], long long *slowest)
+{
+	struct rec	 r;
+
+	memset(n, 0, T__MAX * sizeof(n[0]));
+	rewind(f);
+	while (fread(&r, sizeof(r), 1, f) == 1) {
+		if (r.end - r.start > *slowest)
+			*slowest = r.end - r.start;
+		if (r.status == 201)
+			n[T_CREATED]++;
+		else if (r.status == 409)
+			n[T_LIMITED]++;
+		else if (r.status == 503 && r.retry_after)
+			n[T_UNAVAILABLE]++;
+		else
+			n[T_OTHER]++;
+	}
+	fclose(f);
 }
 
 #define KEY_ROUNDS	3	/* rounds of 120 key creates at the limit */
@@ -925,8 +958,7 @@ limit_round(long long *slowest)
 	char		 prj[64], key[64], path[128], sql[256];
 	pid_t		 kids[120];
 	long long	 c1, c2;
-	int		 i, created, limited, unavailable, other;
-	struct rec	 r;
+	int		 i, n[T__MAX];
 	FILE		*f;
 
 	project_via(url_a(), prj, key);
@@ -937,33 +969,20 @@ limit_round(long long *slowest)
 			post_once(f, i % 2 ? url_b() : url_a(), path, NULL, 1);
 	reap(kids, 120);
 	rewind(f);
-	created = limited = unavailable = other = 0;
-	while (fread(&r, sizeof(r), 1, f) == 1) {
-		if (r.end - r.start > *slowest)
-			*slowest = r.end - r.start;
-		if (r.status == 201)
-			created++;
-		else if (r.status == 409)
-			limited++;
-		else if (r.status == 503 && r.retry_after)
-			unavailable++;
-		else
-			other++;
-	}
-	fclose(f);
+	tally(f, n, slowest);
 	printf("cluster: 120 key creates on both nodes: %d created, %d at the "
-	    "limit, %d unavailable, %d other\n", created, limited,
-	    unavailable, other);
+	    "limit, %d unavailable, %d other\n", n[T_CREATED], n[T_LIMITED],
+	    n[T_UNAVAILABLE], n[T_OTHER]);
 	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM latchkey.api_keys "
 	    "WHERE project_id = '%s' AND revoked_at IS NULL", prj);
 	c1 = node_count(1, sql);
 	c2 = node_count(2, sql);
-	cr_assert_eq(other, 0, "answers neither 201, 409 nor 503");
+	cr_assert_eq(n[T_OTHER], 0, "answers neither 201, 409 nor 503");
 	cr_assert_eq(c1, 100, "active keys %lld (limit 100)", c1);
 	cr_assert_eq(c2, c1);
 	cr_assert_eq(node_count(3, sql), c1);
-	cr_assert_eq(created, 99);
-	cr_assert_eq(limited + unavailable, 21);
+	cr_assert_eq(n[T_CREATED], 99);
+	cr_assert_eq(n[T_LIMITED] + n[T_UNAVAILABLE], 21);
 }
 
 Test(cluster, concurrent_creates_on_both_nodes_apply_once_within_the_limits,
@@ -973,16 +992,14 @@ Test(cluster, concurrent_creates_on_both_nodes_apply_once_within_the_limits,
 	pid_t		 kids[128];
 	long long	 c1, slowest = 0;
 	int		 i, n, round, rounds = full() ? 3 : 1;
-	int		 created, unavailable, other, kr;
+	int		 t[T__MAX], kr;
 	off_t		 logoff[2];
 	struct stat	 sb;
-	struct rec	 r;
 	FILE		*f;
 
 	for (i = 0; i < 2; i++) {
-		snprintf(lp, sizeof(lp), "%s/latchkeyd.log",
-		    t_env(i ? "LATCHKEY_STATE_B" : "LATCHKEY_STATE"));
-		logoff[i] = stat(lp, &sb) == 0 ? sb.st_size : 0;
+		logoff[i] = stat(lk_log(i, lp, sizeof(lp)), &sb) == 0 ?
+		    sb.st_size : 0;
 	}
 	for (round = 0; round < rounds; round++) {
 		/* 50 project creates at once, half through each node. */
@@ -994,20 +1011,11 @@ Test(cluster, concurrent_creates_on_both_nodes_apply_once_within_the_limits,
 				    "/projects", b, 0);
 		}
 		reap(kids, 50);
-		rewind(f);
-		created = unavailable = other = 0;
-		while (fread(&r, sizeof(r), 1, f) == 1) {
-			if (r.status == 201)
-				created++;
-			else if (r.status == 503 && r.retry_after)
-				unavailable++;
-			else
-				other++;
-		}
-		fclose(f);
-		cr_assert_eq(other, 0, "creates answered neither 201 nor 503");
-		cr_assert_eq(created, 50, "%d created, %d 503", created,
-		    unavailable);
+		tally(f, t, &slowest);
+		cr_assert_eq(t[T_OTHER] + t[T_LIMITED], 0, "creates answered "
+		    "neither 201 nor 503");
+		cr_assert_eq(t[T_CREATED], 50, "%d created, %d 503",
+		    t[T_CREATED], t[T_UNAVAILABLE]);
 		/* Each project once, with exactly one key, on every node. */
 		for (n = 1; n <= 3; n++) {
 			snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM "
@@ -1035,14 +1043,13 @@ Test(cluster, concurrent_creates_on_both_nodes_apply_once_within_the_limits,
 	 * its statement waiting, at its next run, for the rest of it
 	 * (until the read timeout, statement_timeout + 2 s; then 503).
 	 */
-	printf("cluster: slowest key create %lld ms\n", slowest / 1000);
+	printf("cluster: slowest create %lld ms\n", slowest / 1000);
 	cr_assert_lt(slowest, 5000000LL, "a create took %lld ms",
 	    slowest / 1000);
 	for (i = 0; i < 2; i++) {
-		snprintf(lp, sizeof(lp), "%s/latchkeyd.log",
-		    t_env(i ? "LATCHKEY_STATE_B" : "LATCHKEY_STATE"));
-		cr_assert_eq(log_count(lp, logoff[i], "database", "gone "
-		    "away"), 0, "%s: a connection was given up", lp);
+		cr_assert_eq(log_count(lk_log(i, lp, sizeof(lp)), logoff[i],
+		    "database", "gone away"), 0, "%s: a connection was given "
+		    "up", lp);
 	}
 	audit_check();
 }
