@@ -5,7 +5,7 @@
 // (lastBlockedAt): it may have leaked.
 
 import { request, enc } from './api.js';
-import { h, field, setFieldError, clearErrors, showError, busy, controlsOf, formError,
+import { h, ask, field, setFieldError, clearErrors, showError, busy, controlsOf, formError,
     when, announce, secretPanel, nextId } from './ui.js';
 import { viewHeading, current, isCurrent } from './app.js';
 
@@ -58,11 +58,8 @@ export function keysView(projectId) {
 		const path = '/projects/' + enc(projectId) + '/api-keys' +
 		    (inactive.checked ? '?includeRevoked=true' : '');
 		await busy([inactive], async () => {
-			let r;
-			try {
-				r = await request('GET', path);
-			} catch (e) {
-				showError(e, {}, listErr);
+			const r = await ask('GET', path, undefined, {}, listErr);
+			if (r === null) {
 				status.textContent = '';
 				return;
 			}
@@ -118,13 +115,10 @@ export function keysView(projectId) {
 		if (cidrs.input.value.trim() !== '')
 			body.allowedCidrs = splitBlocks(cidrs.input.value);
 		await busy(controlsOf(create), async () => {
-			let r;
-			try {
-				r = await request('POST', '/projects/' + enc(projectId) + '/api-keys', { body });
-			} catch (e) {
-				showError(e, fields, cErr);
+			const r = await ask('POST', '/projects/' + enc(projectId) + '/api-keys',
+			    { body }, fields, cErr);
+			if (r === null)
 				return;
-			}
 			const k = r.data;
 			const raw = k.apiKey;
 			delete k.apiKey;
@@ -249,14 +243,10 @@ function drawKey(li, k, ctx) {
 				g = Number(grace.input.value);
 			}
 			await busy(controlsOf(form).concat([roll, revoke]), async () => {
-				let r;
-				try {
-					r = await request('POST', '/api-keys/' + enc(k.id) + '/roll',
-					    { body: { gracePeriodSeconds: g } });
-				} catch (e) {
-					showError(e, fields, fErr);
+				const r = await ask('POST', '/api-keys/' + enc(k.id) + '/roll',
+				    { body: { gracePeriodSeconds: g } }, fields, fErr);
+				if (r === null)
 					return;
-				}
 				const nk = r.data;
 				const raw = nk.apiKey;
 				delete nk.apiKey;

@@ -4,7 +4,7 @@
 // the dry run's counts.
 
 import { request, enc } from './api.js';
-import { h, field, clearErrors, showError, busy, controlsOf, formError,
+import { h, ask, field, clearErrors, showError, busy, controlsOf, formError,
     when, count, announce, secretPanel, envSelect } from './ui.js';
 import { viewHeading, current, isCurrent } from './app.js';
 
@@ -24,11 +24,8 @@ export function projectsView() {
 		if (cursor)
 			path += '&cursor=' + enc(cursor);
 		await busy([more], async () => {
-			let r;
-			try {
-				r = await request('GET', path);
-			} catch (e) {
-				showError(e, {}, listErr);
+			const r = await ask('GET', path, undefined, {}, listErr);
+			if (r === null) {
 				status.textContent = '';
 				return;
 			}
@@ -62,14 +59,10 @@ export function projectsView() {
 		const fields = { name, environment: env };
 		clearErrors(fields, cErr);
 		await busy(controlsOf(create), async () => {
-			let r;
-			try {
-				r = await request('POST', '/projects', { body: {
-				    name: name.input.value, environment: env.input.value } });
-			} catch (e) {
-				showError(e, fields, cErr);
+			const r = await ask('POST', '/projects', { body: {
+				    name: name.input.value, environment: env.input.value } }, fields, cErr);
+			if (r === null)
 				return;
-			}
 			const p = r.data;
 			const raw = p.apiKey;
 			delete p.apiKey;
@@ -143,13 +136,10 @@ function draw(li, p) {
 				return;
 			}
 			await busy(controlsOf(form).concat([edit, del]), async () => {
-				let r;
-				try {
-					r = await request('PATCH', '/projects/' + enc(p.id), { body });
-				} catch (e) {
-					showError(e, fields, fErr);
+				const r = await ask('PATCH', '/projects/' + enc(p.id), { body },
+				    fields, fErr);
+				if (r === null)
 					return;
-				}
 				draw(li, r.data);
 				li.querySelector('h3 a').focus();
 				announce('Project saved.');
@@ -162,13 +152,10 @@ function draw(li, p) {
 	del.addEventListener('click', async () => {
 		err.hidden = true;
 		await busy([edit, del], async () => {
-			let r;
-			try {
-				r = await request('DELETE', '/projects/' + enc(p.id) + '?dryRun=true');
-			} catch (e) {
-				showError(e, {}, err);
+			const r = await ask('DELETE', '/projects/' + enc(p.id) + '?dryRun=true',
+			    undefined, {}, err);
+			if (r === null)
 				return;
-			}
 			const d = r.data;
 			const what = 'deletes ' + count(d.apiKeys, 'key', 'keys') + ', ' +
 			    count(d.events, 'event', 'events') + ', ' +

@@ -2,7 +2,7 @@
 // HTML strings), labelled form fields with an error slot each, busy
 // buttons, API errors put next to the field they name, dates and counts.
 
-import { ApiError } from './api.js';
+import { ApiError, request } from './api.js';
 
 let uid = 0;
 
@@ -94,6 +94,17 @@ export function showError(e, fields, formError) {
 	} else if (formError) {
 		formError.textContent = msg;
 		formError.hidden = false;
+	}
+}
+
+// request(), with its error shown as showError() shows it: the answer,
+// or null after an error.
+export async function ask(method, path, opts, fields, formError) {
+	try {
+		return await request(method, path, opts);
+	} catch (e) {
+		showError(e, fields, formError);
+		return null;
 	}
 }
 
