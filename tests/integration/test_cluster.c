@@ -921,7 +921,10 @@ Test(cluster, both_nodes_purge_deleted_projects_once_without_conflicts_piling_up
 	    PURGE_EVENTS, (t_now_us() - t0) / 1e6, shared, failed);
 }
 
-/* What the records of f were answered: n[T_*]; the slowest in *slowest. */
+/*
+ * Counts the answers recorded in f (which it closes) in n[T_*] and keeps
+ * the longest request's time in *slowest.
+ */
 enum { T_CREATED, T_LIMITED, T_UNAVAILABLE, T_OTHER, T__MAX };
 
 static void
@@ -968,7 +971,6 @@ limit_round(long long *slowest)
 		if ((kids[i] = fork()) == 0)
 			post_once(f, i % 2 ? url_b() : url_a(), path, NULL, 1);
 	reap(kids, 120);
-	rewind(f);
 	tally(f, n, slowest);
 	printf("cluster: 120 key creates on both nodes: %d created, %d at the "
 	    "limit, %d unavailable, %d other\n", n[T_CREATED], n[T_LIMITED],
@@ -997,10 +999,9 @@ Test(cluster, concurrent_creates_on_both_nodes_apply_once_within_the_limits,
 	struct stat	 sb;
 	FILE		*f;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 2; i++)
 		logoff[i] = stat(lk_log(i, lp, sizeof(lp)), &sb) == 0 ?
 		    sb.st_size : 0;
-	}
 	for (round = 0; round < rounds; round++) {
 		/* 50 project creates at once, half through each node. */
 		f = recfile();
