@@ -175,9 +175,10 @@ purge_run(const struct config *c, pid_t master)
 	int		 fails = 0, retention = c->event_retention_days > 0;
 	long long	 wait;
 
+	/* First, so that nothing counts it among the workers for long. */
+	prctl(PR_SET_NAME, "latchkeyd-purge");
 	signals();
 	worker_drop(c);
-	prctl(PR_SET_NAME, "latchkeyd-purge");
 	/*
 	 * After the drop (a change of user id clears it). SIGKILL: a step is
 	 * one transaction, which the server rolls back when we vanish.

@@ -397,9 +397,9 @@ t_master_pid(void)
 	return (pid_t)pid;
 }
 
-/* The pids of master's children (its workers), sorted, up to max. */
-int
-t_workers(pid_t master, pid_t *out, int max)
+/* Reads the pids of master's children named latchkeyd into out, sorted. */
+static int
+named_children(pid_t master, pid_t *out, int max)
 {
 	char	 cmd[64];
 	FILE	*p;
@@ -412,4 +412,27 @@ t_workers(pid_t master, pid_t *out, int max)
 	pclose(p);
 	qsort(out, (size_t)n, sizeof(*out), pid_order);
 	return n;
+}
+
+/*
+ * The pids of master's children (its workers), sorted, up to max. A
+ * purger just forked still bears the name latchkeyd until it names
+ * itself, so only a child seen in two reads 20 ms apart counts.
+ */
+int
+t_workers(pid_t master, pid_t *out, int max)
+{
+	pid_t	 first[256];
+	int	 i, j = 0, k = 0, n, n1;
+
+	n1 = named_children(master, first, 256);
+	usleep(20000);
+	n = named_children(master, out, max);
+	for (i = 0; i < n; i++) {
+		while (j < n1 && first[j] < out[i])
+			j++;
+		if (j < n1 && first[j] == out[i])
+			out[k++] = out[i];
+	}
+	return k;
 }
