@@ -67,6 +67,7 @@ static const struct option options[] = {
 	{ "event_retention_days", C_INT, O(event_retention_days), 0, 36500,
 	    "0" },
 	{ "metrics", C_BOOL, O(metrics), 0, 0, "no" },
+	{ "batch_scheduling", C_BOOL, O(batch_scheduling), 0, 0, "yes" },
 };
 #define OPTION__MAX (sizeof(options) / sizeof(options[0]))
 

@@ -139,6 +139,7 @@ struct config {
 	int		 purge_pause_ms;	/* between purge transactions */
 	int		 event_retention_days;	/* 0: keep events forever */
 	int		 metrics;	/* GET /metrics answers */
+	int		 batch_scheduling; /* workers under SCHED_BATCH */
 };
 
 int	 config_load(struct config *, const char *, char *, size_t);

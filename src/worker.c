@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -553,6 +554,16 @@ worker_run(int fd, const struct config *c, struct watch *w, pid_t master)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != master)
 		exit(0);
+	/*
+	 * SCHED_BATCH: a worker that a request wakes does not preempt the
+	 * web server or the database in the middle of their time slice, so
+	 * that under load each of them handles more in one go (bench/README:
+	 * more requests a second, a longer tail). Unprivileged, and no
+	 * different on an idle machine.
+	 */
+	if (c->batch_scheduling && sched_setscheduler(0, SCHED_BATCH,
+	    &(struct sched_param){ 0 }) == -1)
+		log_msg(LOG_WARNING, "SCHED_BATCH: %s", strerror(errno));
 	/*
 	 * take() accepts without blocking and waits in epoll: the listening
 	 * socket (woken one worker at a time, EPOLLEXCLUSIVE), the

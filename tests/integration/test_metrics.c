@@ -30,18 +30,11 @@
 static void
 turn_on(void)
 {
-	char	 path[1024];
-	FILE	*f;
 	int	 i;
 	struct hresp *r;
 
-	snprintf(path, sizeof(path), "%s/latchkey.conf",
-	    t_env("LATCHKEY_STATE"));
-	cr_assert_not_null(f = fopen(path, "a"));
-	fprintf(f, "metrics = yes\n");
-	fclose(f);
 	printf("metrics: the stack ran with metrics = no; turned it on\n");
-	cr_assert_eq(t_stack("reload"), 0);
+	t_conf_set("metrics", "yes");
 	for (i = 0; i < 50; i++) {
 		usleep(100000);
 		r = t_http("GET", "/metrics", NULL, NULL, NULL, 0);

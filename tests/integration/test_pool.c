@@ -5,6 +5,7 @@
  */
 #include <sys/wait.h>
 
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,4 +216,39 @@ Test(pool, the_purger_does_not_hold_the_listening_socket)
 	for (i = 0; i < n && strcmp(own[i], lsock[0]) != 0; i++)
 		;
 	cr_assert_lt(i, n, "a worker does not hold %s", lsock[0]);
+}
+
+/*
+ * Every worker of the running master has scheduling policy want, within
+ * 5 s (after a reload, the old workers may still be on their way out).
+ */
+static void
+workers_policy(int want, const char *what)
+{
+	pid_t		 m = t_master_pid(), w[64], odd = 0;
+	int		 n, i;
+	long long	 t0 = t_now_us();
+
+	do {
+		if (odd != 0)
+			usleep(50000);
+		cr_assert_gt(n = t_workers(m, w, 64), 0);
+		for (i = 0, odd = 0; i < n && odd == 0; i++)
+			if (sched_getscheduler(w[i]) != want)
+				odd = w[i];
+	} while (odd != 0 && t_now_us() - t0 < 5000000);
+	cr_assert_eq(odd, 0, "worker %d: policy %d, want %s", (int)odd,
+	    sched_getscheduler(odd), what);
+}
+
+Test(pool, workers_run_sched_batch_unless_batch_scheduling_is_no,
+    .timeout = 90)
+{
+	workers_policy(SCHED_BATCH, "SCHED_BATCH (the default)");
+	cr_assert_eq(sched_getscheduler(t_master_pid()), SCHED_OTHER,
+	    "the master is not a worker: SCHED_OTHER");
+	t_conf_set("batch_scheduling", "no");
+	workers_policy(SCHED_OTHER, "SCHED_OTHER after batch_scheduling = no");
+	t_conf_set("batch_scheduling", NULL);
+	workers_policy(SCHED_BATCH, "SCHED_BATCH after the setting is gone");
 }

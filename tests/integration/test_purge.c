@@ -382,33 +382,6 @@ Test(purge, a_kill_9_of_latchkeyd_and_of_mariadb_mid_purge_ends_with_the_project
 	cr_assert_eq(status_of("GET", path, o.auth), 200);
 }
 
-/* Replaces the stack's latchkey.conf's event_retention_days; reloads. */
-static void
-set_retention(int days)
-{
-	char	 path[1024], tmp[1100], line[1024];
-	FILE	*in, *out;
-	pid_t	 pid = t_master_pid();
-
-	snprintf(path, sizeof(path), "%s/latchkey.conf",
-	    t_env("LATCHKEY_STATE"));
-	snprintf(tmp, sizeof(tmp), "%s.purge", path);
-	cr_assert_not_null(in = fopen(path, "r"));
-	cr_assert_not_null(out = fopen(tmp, "w"));
-	while (fgets(line, sizeof(line), in) != NULL)
-		if (strncmp(line, "event_retention_days ", 21) != 0)
-			fputs(line, out);
-	if (days > 0)
-		fprintf(out, "event_retention_days = %d\n", days);
-	fclose(in);
-	cr_assert_eq(fclose(out), 0);
-	chmod(tmp, 0600);
-	cr_assert_eq(rename(tmp, path), 0);
-	cr_assert_eq(t_stack("reload"), 0);
-	cr_assert_eq(t_master_pid(), pid);
-	cr_assert(t_wait_healthy(30));
-}
-
 Test(purge, event_retention_days_removes_exactly_the_older_events_of_every_project_and_keeps_incidents,
     .init = setup, .timeout = 180)
 {
@@ -437,11 +410,11 @@ Test(purge, event_retention_days_removes_exactly_the_older_events_of_every_proje
 	inc = t_count("SELECT COUNT(*) FROM incidents", NULL);
 	cr_assert_eq(t_count(old, a), 30000);
 
-	set_retention(7);
+	t_conf_set("event_retention_days", "7");
 	for (i = 0; i < 240 && (t_count(old, a) > 0 || t_count(old, b) > 0);
 	    i++)
 		usleep(250000);
-	set_retention(0);
+	t_conf_set("event_retention_days", NULL);
 	cr_assert_eq(t_count(old, a), 0);
 	cr_assert_eq(t_count(old, b), 0);
 	cr_assert_eq(events_of(a), 1000);

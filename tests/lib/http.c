@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -221,6 +222,38 @@ t_stack(const char *cmd)
 	    t_env("LATCHKEY_STATE"));
 	st = system(buf);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * Sets key to value in the stack's latchkey.conf (value NULL: removes it,
+ * back to the default) and reloads; returns once the same master answers
+ * /healthz again.
+ */
+void
+t_conf_set(const char *key, const char *value)
+{
+	char	 path[1024], tmp[1100], line[1024];
+	size_t	 n = strlen(key);
+	FILE	*in, *out;
+	pid_t	 pid = t_master_pid();
+
+	snprintf(path, sizeof(path), "%s/latchkey.conf",
+	    t_env("LATCHKEY_STATE"));
+	snprintf(tmp, sizeof(tmp), "%s.set", path);
+	cr_assert_not_null(in = fopen(path, "r"));
+	cr_assert_not_null(out = fopen(tmp, "w"));
+	while (fgets(line, sizeof(line), in) != NULL)
+		if (strncmp(line, key, n) != 0 || line[n] != ' ')
+			fputs(line, out);
+	if (value != NULL)
+		fprintf(out, "%s = %s\n", key, value);
+	fclose(in);
+	cr_assert_eq(fclose(out), 0);
+	chmod(tmp, 0600);
+	cr_assert_eq(rename(tmp, path), 0);
+	cr_assert_eq(t_stack("reload"), 0);
+	cr_assert_eq(t_master_pid(), pid);
+	cr_assert(t_wait_healthy(30));
 }
 
 /* Creates a new organization with latchkeyctl and fills o. */

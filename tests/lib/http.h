@@ -39,6 +39,7 @@ const char	*t_str(struct json_object *, const char *);
 char		*t_ctl(int *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 int		 t_stack(const char *);
+void		 t_conf_set(const char *, const char *);
 void		 t_org(struct torg *);
 long long	 t_count(const char *, const char *);
 int		 t_wait_healthy(int);
