@@ -557,9 +557,9 @@ worker_run(int fd, const struct config *c, struct watch *w, pid_t master)
 	/*
 	 * SCHED_BATCH: a worker that a request wakes does not preempt the
 	 * web server or the database in the middle of their time slice, so
-	 * that under load each of them handles more in one go (bench/README:
-	 * more requests a second, a longer tail). Unprivileged, and no
-	 * different on an idle machine.
+	 * that under load each of them handles more in one go (README,
+	 * Performance: more reads a second, slower writes, a longer tail).
+	 * Unprivileged, and no different on an idle machine.
 	 */
 	if (c->batch_scheduling && sched_setscheduler(0, SCHED_BATCH,
 	    &(struct sched_param){ 0 }) == -1)
