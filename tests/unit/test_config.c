@@ -84,6 +84,7 @@ Test(config, without_a_file_every_option_takes_its_default)
 	cr_assert_eq(c.shutdown_timeout, 10);
 	cr_assert_eq(c.request_timeout, 30);
 	cr_assert_eq(c.max_keys, 100);
+	cr_assert_eq(c.batch_scheduling, 1);
 	config_free(&c);
 }
 
@@ -132,6 +133,7 @@ Test(config, a_file_sets_every_option)
 	    "shutdown_timeout = 20\n"
 	    "request_timeout = 45\n"
 	    "max_keys = 7\n"
+	    "batch_scheduling = no\n"
 	    "\n", 0600);
 	cr_assert_eq(config_load(&c, cpath, err, sizeof(err)), 0, "%s", err);
 	cr_assert_str_eq(c.listen, "127.0.0.1:9000");
@@ -158,6 +160,7 @@ Test(config, a_file_sets_every_option)
 	cr_assert_eq(c.shutdown_timeout, 20);
 	cr_assert_eq(c.request_timeout, 45);
 	cr_assert_eq(c.max_keys, 7);
+	cr_assert_eq(c.batch_scheduling, 0);
 	config_free(&c);
 }
 
