@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -397,6 +398,66 @@ static struct pend {
 static int		 npend;
 static int		 ep = -1;	/* epoll: listener, wake_fd, pend */
 
+/*
+ * Connections answered in full, their write side shut (the end of the
+ * answer for the web server), whose web server has not hung up yet. A
+ * worker closes each once its web server has, and accepts nothing new
+ * while ANSWERED_MAX of them wait, so that under load it cannot run ahead
+ * of the web server by more than that: a web server left behind serves
+ * its backlog of answers in bursts while new requests wait in its own
+ * queue, which made the tail at saturation 6 to 9 times the median
+ * (README, Performance). One still open after ANSWERED_MS is closed
+ * anyway.
+ */
+#define ANSWERED_MAX	4
+#define ANSWERED_MS	1000
+static struct pend	 answered[ANSWERED_MAX];
+static int		 nanswered;
+
+/*
+ * Closes the answered connections whose web server has hung up (dropping
+ * what it still sends), or that waited ANSWERED_MS, or all when stopping.
+ * When all ANSWERED_MAX wait, first waits until one has been hung up on.
+ */
+static void
+reap(long long now)
+{
+	struct pollfd	 p[ANSWERED_MAX + 1];
+	char		 b[512];
+	long long	 wait = 0;
+	ssize_t		 n;
+	int		 i, gone;
+
+	if (nanswered == 0)
+		return;
+	for (i = 0; i < nanswered; i++) {
+		p[i].fd = answered[i].fd;
+		p[i].events = POLLIN | POLLRDHUP;
+		if (nanswered == ANSWERED_MAX && !stopping &&
+		    (i == 0 || answered[i].at + ANSWERED_MS - now < wait))
+			wait = answered[i].at + ANSWERED_MS - now;
+	}
+	p[i].fd = wake_fd;
+	p[i].events = POLLIN;
+	if (poll(p, nanswered + 1, wait > 0 ? (int)wait : 0) == -1)
+		return;
+	now = worker_now_ms();
+	/* Downwards: a removal moves a connection already looked at. */
+	for (i = nanswered - 1; i >= 0; i--) {
+		gone = stopping || now - answered[i].at >= ANSWERED_MS ||
+		    (p[i].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+		if (!gone && (p[i].revents & POLLIN)) {
+			while ((n = recv(p[i].fd, b, sizeof(b), MSG_DONTWAIT)) > 0)
+				continue;
+			gone = n == 0 || (errno != EAGAIN && errno != EINTR);
+		}
+		if (gone) {
+			close(answered[i].fd);
+			answered[i] = answered[--nanswered];
+		}
+	}
+}
+
 /* Removes pending connection i, closing it when drop is set. */
 static void
 unpend(int i, int drop)
@@ -439,6 +500,9 @@ take(int fd, struct watch *w, const struct config *c)
 	int			 conn, i, st;
 
 	while (!stopping || npend > 0) {
+		reap(worker_now_ms());
+		if (nanswered == ANSWERED_MAX && !stopping)
+			continue;
 		now = worker_now_ms();
 		wait = -1;
 		for (i = 0; i < npend; ) {
@@ -498,6 +562,9 @@ take(int fd, struct watch *w, const struct config *c)
 			log_msg(LOG_ERR, "accept: %s", strerror(errno));
 			break;
 		}
+		/* Back soon to close what the web server hangs up on. */
+		if (nanswered > 0 && (wait < 0 || wait > 10))
+			wait = 10;
 		if (epoll_wait(ep, evs, 4, (int)wait) < 0 && errno != EINTR) {
 			log_msg(LOG_ERR, "epoll_wait: %s", strerror(errno));
 			break;
@@ -511,9 +578,9 @@ take(int fd, struct watch *w, const struct config *c)
 /*
  * 1 when the web server has sent all of the request's stdin and it has
  * been read here, reading what is left of it (up to 64 KiB more): the
- * connection can then be closed at once, since nothing unread can turn the
- * close into a reset. libfcgi's own close otherwise shuts the write side
- * and waits for the peer to hang up, which costs three system calls and a
+ * connection can then be kept aside until the web server hangs up
+ * (answered), and its close cannot turn into a reset. libfcgi's own close
+ * otherwise shuts the write side and blocks until the peer hangs up, a
  * wake-up per request.
  */
 static int
@@ -614,9 +681,25 @@ worker_run(int fd, const struct config *c, struct watch *w, pid_t master)
 		fr.detached = 0;
 		w->served++;
 		handle(&fr, c, w);
-		/* "Detached": libfcgi closes without its lingering wait. */
+		/*
+		 * All of the request read, and the web server wants the
+		 * connection closed: it is kept (answered) until the web
+		 * server hangs up. Otherwise libfcgi closes it, "detached"
+		 * without its lingering wait for the peer.
+		 */
 		fr.detached = drained(fr.in);
-		FCGX_Finish_r(&fr);
+		if (fr.detached && !fr.keepConnection &&
+		    nanswered < ANSWERED_MAX) {
+			fr.keepConnection = 1;
+			FCGX_Finish_r(&fr);
+			if (fr.ipcFd >= 0) {
+				shutdown(fr.ipcFd, SHUT_WR);
+				answered[nanswered].fd = fr.ipcFd;
+				answered[nanswered++].at = worker_now_ms();
+				fr.ipcFd = -1;
+			}
+		} else
+			FCGX_Finish_r(&fr);
 		w->since = fr.ipcFd >= 0 ? worker_now_ms() : 0;
 		w->head = fr.ipcFd >= 0;
 	}

@@ -1048,6 +1048,107 @@ Test(hostile, peers_that_stall_before_their_params_are_cut_at_the_deadline,
 	    waited);
 }
 
+/* The sockets that the workers of the running master hold, in all. */
+static int
+worker_sockets(void)
+{
+	pid_t	 w[64];
+	char	 cmd[128];
+	FILE	*f;
+	int	 i, n, k, all = 0;
+
+	n = t_workers(t_master_pid(), w, 64);
+	for (i = 0; i < n; i++) {
+		snprintf(cmd, sizeof(cmd), "ls -l /proc/%d/fd | grep -c "
+		    "'socket:'", (int)w[i]);
+		cr_assert_not_null(f = popen(cmd, "r"));
+		if (fscanf(f, "%d", &k) == 1)
+			all += k;
+		pclose(f);
+	}
+	return all;
+}
+
+/* Waits up to ms for worker_sockets() to be at most want; the last count. */
+static int
+worker_sockets_down_to(int want, int ms)
+{
+	long long	 t0 = t_now_us();
+	int		 n;
+
+	while ((n = worker_sockets()) > want &&
+	    t_now_us() - t0 < ms * 1000LL)
+		usleep(20000);
+	return n;
+}
+
+/*
+ * A worker keeps each connection it has answered (its write side shut:
+ * the answer's end of file) until the peer hangs up, or 1 s, and takes no
+ * new connection while 4 of its own wait (src/worker.c, answered). Peers
+ * that read their answers and never hang up: 4 per worker hold every
+ * worker, so one more request waits; a peer that hangs up frees a worker
+ * at once, and after 1 s every connection held is closed anyway.
+ */
+Test(hostile, peers_that_never_hang_up_hold_a_worker_1s_at_most,
+    .timeout = 60)
+{
+	const char	*p[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/healthz",
+	    "QUERY_STRING=", "SCRIPT_NAME=/healthz", NULL };
+	struct fcgi_resp f;
+	struct pollfd	 pfd;
+	char		 cmd[1024], b[16];
+	int		 fds[64 * 4 + 1], i, n, held, base, last, rc;
+	long long	 t0, waited;
+	FILE		*pp;
+
+	snprintf(cmd, sizeof(cmd), "pgrep -c -x latchkeyd -P $(cat %s/latchkeyd.pid)",
+	    t_env("LATCHKEY_STATE"));
+	cr_assert_not_null(pp = popen(cmd, "r"));
+	cr_assert_eq(fscanf(pp, "%d", &n), 1);
+	pclose(pp);
+	cr_assert(n >= 1 && n <= 64);
+	usleep(100000);
+	base = worker_sockets();
+	held = 4 * n;
+	t0 = t_now_us();
+	for (i = 0; i < held; i++) {
+		cr_assert_geq(fds[i] = fcgi_connect(sock_path()), 0);
+		cr_assert_eq(fcgi_send(fds[i], p, NULL, 0), 0);
+		cr_assert_eq(rc = fcgi_read(fds[i], &f, 5000), 0,
+		    "answer %d of %d: %d", i + 1, held, rc);
+		cr_assert_eq(f.status, 200);
+		fcgi_free(&f);
+		/* The answer ends with the end of the stream. */
+		cr_assert_eq(read(fds[i], b, sizeof(b)), 0);
+	}
+	cr_assert_eq(worker_sockets(), base + held,
+	    "%d workers, %d answered and not hung up on", n, held);
+	/* One more request: every worker waits for a hang-up. */
+	cr_assert_geq(fds[held] = fcgi_connect(sock_path()), 0);
+	cr_assert_eq(fcgi_send(fds[held], p, NULL, 0), 0);
+	pfd.fd = fds[held];
+	pfd.events = POLLIN;
+	waited = (t_now_us() - t0) / 1000;
+	cr_assert_lt(waited, 700, "the %d answers took %lld ms", held, waited);
+	cr_assert_eq(poll(&pfd, 1, (int)(900 - waited)), 0,
+	    "answered while every worker had 4 answered peers");
+	/* A hang-up: that worker closes its connection and takes it. */
+	close(fds[0]);
+	cr_assert_eq(rc = fcgi_read(fds[held], &f, 5000), 0, "%d", rc);
+	cr_assert_eq(f.status, 200);
+	fcgi_free(&f);
+	close(fds[held]);
+	/* The others: closed 1 s after their answer. */
+	last = worker_sockets_down_to(base, 5000);
+	cr_assert_eq(last, base, "%d sockets held, %d before", last, base);
+	waited = (t_now_us() - t0) / 1000;
+	for (i = 1; i < held; i++)
+		close(fds[i]);
+	printf("hostile: %d workers held by %d peers that never hung up; all "
+	    "let go after %lld ms\n", n, held - 1, waited);
+}
+
 /* The socket is for the web server alone: mode 0660, its group. */
 Test(hostile, the_socket_is_mode_0660_and_owned_by_the_web_servers_group)
 {
