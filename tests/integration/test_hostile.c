@@ -1002,6 +1002,23 @@ Test(hostile, two_hundred_concurrent_key_creates_stop_exactly_at_the_limit,
 	    "project_id = ? AND revoked_at IS NULL", prj), 100);
 }
 
+/* How many workers the running master has (1 to 64). */
+static int
+workers(void)
+{
+	char	 cmd[1024];
+	FILE	*p;
+	int	 n;
+
+	snprintf(cmd, sizeof(cmd), "pgrep -c -x latchkeyd -P $(cat "
+	    "%s/latchkeyd.pid)", t_env("LATCHKEY_STATE"));
+	cr_assert_not_null(p = popen(cmd, "r"));
+	cr_assert_eq(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	cr_assert(n >= 1 && n <= 64);
+	return n;
+}
+
 /*
  * Peers that open a FastCGI connection, send BEGIN_REQUEST and go quiet,
  * one per worker, hold no worker past header_timeout: each worker hangs
@@ -1012,18 +1029,10 @@ Test(hostile, two_hundred_concurrent_key_creates_stop_exactly_at_the_limit,
 Test(hostile, peers_that_stall_before_their_params_are_cut_at_the_deadline,
     .timeout = 60)
 {
-	int		 fds[64], i, n;
+	int		 fds[64], i, n = workers();
 	long long	 t0, waited;
 	struct hresp	*r;
-	char		 cmd[1024];
-	FILE		*p;
 
-	snprintf(cmd, sizeof(cmd), "pgrep -c -x latchkeyd -P $(cat %s/latchkeyd.pid)",
-	    t_env("LATCHKEY_STATE"));
-	cr_assert_not_null(p = popen(cmd, "r"));
-	cr_assert_eq(fscanf(p, "%d", &n), 1);
-	pclose(p);
-	cr_assert(n >= 1 && n <= 64);
 	for (i = 0; i < n; i++) {
 		cr_assert_geq(fds[i] = fcgi_connect(sock_path()), 0);
 		cr_assert_eq(fcgi_begin(fds[i], 1, FCGI_RESPONDER), 0);
@@ -1097,17 +1106,10 @@ Test(hostile, peers_that_never_hang_up_hold_a_worker_1s_at_most,
 	    "QUERY_STRING=", "SCRIPT_NAME=/healthz", NULL };
 	struct fcgi_resp f;
 	struct pollfd	 pfd;
-	char		 cmd[1024], b[16];
-	int		 fds[64 * 4 + 1], i, n, held, base, last, rc;
+	char		 b[16];
+	int		 fds[64 * 4 + 1], i, n = workers(), held, base, last, rc;
 	long long	 t0, waited;
-	FILE		*pp;
 
-	snprintf(cmd, sizeof(cmd), "pgrep -c -x latchkeyd -P $(cat %s/latchkeyd.pid)",
-	    t_env("LATCHKEY_STATE"));
-	cr_assert_not_null(pp = popen(cmd, "r"));
-	cr_assert_eq(fscanf(pp, "%d", &n), 1);
-	pclose(pp);
-	cr_assert(n >= 1 && n <= 64);
 	usleep(100000);
 	base = worker_sockets();
 	held = 4 * n;
