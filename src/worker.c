@@ -684,8 +684,10 @@ worker_run(int fd, const struct config *c, struct watch *w, pid_t master)
 		/*
 		 * All of the request read, and the web server wants the
 		 * connection closed: it is kept (answered) until the web
-		 * server hangs up. Otherwise libfcgi closes it, "detached"
-		 * without its lingering wait for the peer.
+		 * server hangs up. Otherwise libfcgi keeps it for the next
+		 * request when the web server asked so, or closes it:
+		 * "detached", at once, when all was read (or on an error),
+		 * and with its lingering wait for the peer when not.
 		 */
 		fr.detached = drained(fr.in);
 		if (fr.detached && !fr.keepConnection &&
