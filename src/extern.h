@@ -445,7 +445,7 @@ struct audit_event {
 	size_t		 len;
 };
 
-enum result store_audit_add(const struct actor *, const char *,
+enum result store_audit_commit(const struct actor *, const char *,
 	    const char *, const char *, const char *, const char *,
 	    struct json_object *);
 void	 store_audit_change(struct json_object *, const char *,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -96,13 +97,19 @@ check_name(const char *s)
 	return valid_utf8(s, strlen(s)) == 0 && valid_name(s, strlen(s)) == 0;
 }
 
-/* Splits file text into statements ending with ";" at a line's end. */
+/*
+ * Splits file text into statements, each ending with the delimiter (";"
+ * unless a line "DELIMITER x" set another, as in the mariadb client) at a
+ * line's end, and runs each; lines that start with "--" are skipped. A
+ * delimiter other than ";" is not sent: it ends a stored program whose
+ * own statements end with ";".
+ */
 static int
 run_file(const char *path)
 {
 	FILE	*f;
-	char	*line = NULL, *sql = NULL;
-	size_t	 cap = 0, len = 0, n;
+	char	*line = NULL, *sql = NULL, delim[16] = ";";
+	size_t	 cap = 0, len = 0, n, d;
 	int	 rc = 0;
 	enum result q;
 
@@ -112,13 +119,28 @@ run_file(const char *path)
 		if (strncmp(line, "--", 2) == 0)
 			continue;
 		n = strlen(line);
-		if ((sql = realloc(sql, len + n + 1)) == NULL)
-			exit(die("out of memory", NULL));
-		memcpy(sql + len, line, n + 1);
-		len += n;
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		while (n > 0 && strchr(" \t\r\n", line[n - 1]) != NULL)
 			n--;
-		if (n > 0 && line[n - 1] == ';') {
+		line[n] = '\0';
+		if (len == 0 && n == 0)
+			continue;
+		if (len == 0 && strncasecmp(line, "DELIMITER", 9) == 0 &&
+		    (line[9] == ' ' || line[9] == '\t')) {
+			if (strlcpy(delim, line + 10 + strspn(line + 10, " \t"),
+			    sizeof(delim)) >= sizeof(delim))
+				rc = die(path, "a DELIMITER over 15 bytes");
+			continue;
+		}
+		if ((sql = realloc(sql, len + n + 2)) == NULL)
+			exit(die("out of memory", NULL));
+		memcpy(sql + len, line, n);
+		len += n;
+		sql[len++] = '\n';
+		sql[len] = '\0';
+		d = strlen(delim);
+		if (n >= d && strcmp(line + n - d, delim) == 0) {
+			if (strcmp(delim, ";") != 0)
+				sql[len - 1 - d] = '\0';
 			if ((q = db_query_text(sql)) != RES_OK)
 				rc = db_die(q);
 			len = 0;

@@ -382,8 +382,8 @@ store_keys_create(const struct actor *ac, const char *org, const char *prj,
 	if ((rc = room(prj, org, 1, max)) != RES_OK ||
 	    (rc = insert(prj, spec, ns)) != RES_OK ||
 	    (rc = get_locked(org, ns->id, k, &active)) != RES_OK ||
-	    (rc = store_audit_add(ac, org, "key.create", "key", ns->id, prj,
-	    NULL)) != RES_OK || (rc = db_commit()) != RES_OK)
+	    (rc = store_audit_commit(ac, org, "key.create", "key", ns->id, prj,
+	    NULL)) != RES_OK)
 		return undo(rc);
 	return RES_OK;
 }
@@ -430,8 +430,8 @@ store_keys_update(const struct actor *ac, const char *org, const char *id,
 		return undo(RES_INACTIVE);
 	if ((rc = db_exec(stmts[STMT_UPDATE], a, NARG(a), NULL, 0)) !=
 	    RES_OK || (rc = get_locked(org, id, k, &active)) != RES_OK ||
-	    (rc = store_audit_add(ac, org, "key.update", "key", id, k->owner,
-	    key_changes(&old, k))) != RES_OK || (rc = db_commit()) != RES_OK)
+	    (rc = store_audit_commit(ac, org, "key.update", "key", id, k->owner,
+	    key_changes(&old, k))) != RES_OK)
 		return undo(rc);
 	return RES_OK;
 }
@@ -492,8 +492,8 @@ store_keys_roll(const struct actor *ac, const char *org, const char *id,
 	    str_or_null(rolled.expires));
 	store_audit_change(ch, "replacedBy", NULL,
 	    json_object_new_string(ns->id));
-	if ((rc = store_audit_add(ac, org, "key.roll", "key", id, old.owner,
-	    ch)) != RES_OK || (rc = db_commit()) != RES_OK)
+	if ((rc = store_audit_commit(ac, org, "key.roll", "key", id, old.owner,
+	    ch)) != RES_OK)
 		return undo(rc);
 	return RES_OK;
 }
@@ -521,8 +521,8 @@ store_keys_revoke(const struct actor *ac, const char *org, const char *id)
 		return undo(rc);
 	if (db_affected() == 0)
 		return undo(RES_NOT_FOUND);
-	if ((rc = store_audit_add(ac, org, "key.revoke", "key", id, k.owner,
-	    NULL)) != RES_OK || (rc = db_commit()) != RES_OK)
+	if ((rc = store_audit_commit(ac, org, "key.revoke", "key", id, k.owner,
+	    NULL)) != RES_OK)
 		return undo(rc);
 	return RES_OK;
 }

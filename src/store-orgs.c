@@ -182,9 +182,8 @@ store_orgs_create(const struct actor *ac, const char *name, struct org *o,
 	if ((rc = db_exec(stmts[STMT_ORG_INSERT], a, NARG(a), NULL, 0)) !=
 	    RES_OK || (rc = token_insert(o->id, NULL, ns, now)) != RES_OK ||
 	    (rc = db_exec(stmts[STMT_HEAD_INSERT], a, 1, NULL, 0)) !=
-	    RES_OK || (rc = store_audit_add(ac, o->id, "org.create", "org",
-	    o->id, NULL, NULL)) != RES_OK ||
-	    (rc = db_commit()) != RES_OK) {
+	    RES_OK || (rc = store_audit_commit(ac, o->id, "org.create", "org",
+	    o->id, NULL, NULL)) != RES_OK) {
 		db_rollback();
 		return rc;
 	}
@@ -286,8 +285,8 @@ store_tokens_create(const struct actor *ac, const char *org,
 	if ((rc = db_begin()) != RES_OK)
 		return rc;
 	if ((rc = token_insert(org, name, ns, now)) != RES_OK ||
-	    (rc = store_audit_add(ac, org, "token.create", "token", ns->id,
-	    NULL, NULL)) != RES_OK || (rc = db_commit()) != RES_OK) {
+	    (rc = store_audit_commit(ac, org, "token.create", "token", ns->id,
+	    NULL, NULL)) != RES_OK) {
 		db_rollback();
 		return rc;
 	}
@@ -351,8 +350,8 @@ store_tokens_revoke(const struct actor *ac, const char *id)
 		rc = RES_NOT_FOUND;
 		goto fail;
 	}
-	if ((rc = store_audit_add(ac, org, "token.revoke", "token", id, NULL,
-	    NULL)) != RES_OK || (rc = db_commit()) != RES_OK)
+	if ((rc = store_audit_commit(ac, org, "token.revoke", "token", id, NULL,
+	    NULL)) != RES_OK)
 		goto fail;
 	return RES_OK;
 fail:

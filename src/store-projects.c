@@ -246,9 +246,8 @@ store_projects_create(const struct actor *ac, const char *org,
 	if ((rc = db_exec(stmts[STMT_INSERT], a, NARG(a), NULL, 0)) !=
 	    RES_OK ||
 	    (rc = db_exec(stmts[STMT_KEY_INSERT], k, NARG(k), NULL, 0)) !=
-	    RES_OK || (rc = store_audit_add(ac, org, "project.create",
-	    "project", p->id, p->id, NULL)) != RES_OK ||
-	    (rc = db_commit()) != RES_OK) {
+	    RES_OK || (rc = store_audit_commit(ac, org, "project.create",
+	    "project", p->id, p->id, NULL)) != RES_OK) {
 		db_rollback();
 		return rc;
 	}
@@ -311,8 +310,8 @@ store_projects_update(const struct actor *ac, const char *org,
 	store_audit_change(ch, "environment",
 	    json_object_new_string(old.environment),
 	    json_object_new_string(p->environment));
-	if ((rc = store_audit_add(ac, org, "project.update", "project", id,
-	    id, ch)) != RES_OK || (rc = db_commit()) != RES_OK)
+	if ((rc = store_audit_commit(ac, org, "project.update", "project", id,
+	    id, ch)) != RES_OK)
 		goto fail;
 	return RES_OK;
 fail:
@@ -352,8 +351,8 @@ store_projects_delete(const struct actor *ac, const char *org,
 	if ((rc = db_exec(stmts[STMT_REVOKE_KEYS], k, NARG(k), NULL, 0)) !=
 	    RES_OK ||
 	    (rc = db_exec(stmts[STMT_JOB], j, NARG(j), NULL, 0)) != RES_OK ||
-	    (rc = store_audit_add(ac, org, "project.delete", "project", id,
-	    id, NULL)) != RES_OK || (rc = db_commit()) != RES_OK)
+	    (rc = store_audit_commit(ac, org, "project.delete", "project", id,
+	    id, NULL)) != RES_OK)
 		goto fail;
 	return RES_OK;
 fail:

@@ -66,6 +66,61 @@ Test(orgs, migrate_twice_leaves_the_same_schema)
 	free(s2);
 }
 
+/*
+ * A migration with a stored procedure: DELIMITER lines as in the mariadb
+ * client (007_audit_commit.sql is one), on a database of its own.
+ */
+Test(orgs, migrate_runs_delimiter_blocks_as_the_mariadb_client_does)
+{
+	char	 env[1024], cmd[4096], want[1024], *out;
+	FILE	*p;
+	size_t	 n;
+	int	 st;
+
+	cr_assert_eq(t_count("SELECT COUNT(*) FROM information_schema.routines "
+	    "WHERE routine_schema = ? AND routine_name = 'audit_commit'",
+	    "latchkey"), 1);
+	snprintf(env, sizeof(env), "S=%s; M=\"mariadb --no-defaults "
+	    "--socket=$S/mysql/mysql.sock -u $(id -un)\"; C=$S/dl.conf; "
+	    "D=$S/dl; B=%s/latchkeyctl; R=%s; ", t_env("LATCHKEY_STATE"),
+	    t_env("LATCHKEY_BUILD"), t_env("LATCHKEY_SRC"));
+	snprintf(cmd, sizeof(cmd), "%sset -e; $M -e 'DROP DATABASE IF EXISTS "
+	    "lk_dl; CREATE DATABASE lk_dl; GRANT ALL ON lk_dl.* TO "
+	    "latchkey@localhost; CREATE TABLE lk_dl.schema_migrations LIKE "
+	    "latchkey.schema_migrations'; "
+	    "sed 's/^db_name = .*/db_name = lk_dl/' $S/latchkey.conf >$C; "
+	    "chmod 600 $C; rm -rf $D; mkdir $D; "
+	    "printf '%%s\\n' '-- two statements in one procedure' "
+	    "'CREATE TABLE t (n INT);' '' 'delimiter $$' "
+	    "'CREATE PROCEDURE two()' 'BEGIN' '\tINSERT INTO t VALUES (1);' "
+	    "'\tINSERT INTO t VALUES (2);' 'END $$  ' 'DELIMITER ;' "
+	    "'CALL two();' >$D/001_two.sql; $B -c $C -s $D migrate; "
+	    "$M -N lk_dl -e 'SELECT GROUP_CONCAT(n ORDER BY n) FROM t'; "
+	    "printf 'DELIMITER 0123456789abcdef\\nSELECT 1;\\n' "
+	    ">$D/002_long.sql; $B -c $C -s $D migrate 2>&1 || echo exit $?; "
+	    "$M -N lk_dl -e 'SELECT COUNT(*) FROM schema_migrations'; "
+	    "$M lk_dl <$R/schema/007_audit_commit.sql; "
+	    "$M lk_dl <$R/schema/007_audit_commit.sql; $M -N -e 'SELECT "
+	    "GROUP_CONCAT(routine_name ORDER BY routine_name) FROM "
+	    "information_schema.routines WHERE routine_schema = \"lk_dl\"'; "
+	    "$M -e 'DROP DATABASE lk_dl'; rm -rf $D $C", env);
+	cr_assert_not_null(p = popen(cmd, "r"));
+	cr_assert_not_null(out = calloc(1, 4096));
+	n = fread(out, 1, 4095, p);
+	st = pclose(p);
+	cr_assert_eq(st, 0, "%zu: %s", n, out);
+	/*
+	 * The one over 15 bytes refused before anything runs; 007 through
+	 * the mariadb client, twice.
+	 */
+	snprintf(want, sizeof(want), "applied 001_two.sql\n1,2\nlatchkeyctl: "
+	    "%s/dl/002_long.sql: a DELIMITER over 15 bytes\nexit 1\n1\n"
+	    "audit_commit,two\n",
+	    t_env("LATCHKEY_STATE"));
+	cr_assert_str_eq(out, want);
+	free(out);
+}
+
 Test(orgs, org_create_prints_an_id_and_a_working_token_once)
 {
 	struct torg		 o;
