@@ -500,14 +500,7 @@ take(int fd, struct watch *w, const struct config *c)
 	int			 conn, i, st;
 
 	while (!stopping || npend > 0) {
-		/*
-		 * Answered connections are closed when all ANSWERED_MAX wait
-		 * (reap then waits for a hang-up) and before this worker
-		 * sleeps: at saturation one poll() per ANSWERED_MAX requests,
-		 * not one each.
-		 */
-		if (nanswered == ANSWERED_MAX || stopping)
-			reap(worker_now_ms());
+		reap(worker_now_ms());
 		if (nanswered == ANSWERED_MAX && !stopping)
 			continue;
 		now = worker_now_ms();
@@ -570,8 +563,6 @@ take(int fd, struct watch *w, const struct config *c)
 			break;
 		}
 		/* Back soon to close what the web server hangs up on. */
-		if (nanswered > 0)
-			reap(worker_now_ms());
 		if (nanswered > 0 && (wait < 0 || wait > 10))
 			wait = 10;
 		if (epoll_wait(ep, evs, 4, (int)wait) < 0 && errno != EINTR) {
