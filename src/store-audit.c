@@ -13,15 +13,15 @@
  * without its "hash" member: exactly the bytes that were hashed. hash is
  * the lower-case hex SHA-256 of prevHash's 64 hex characters followed by
  * those bytes. One round trip writes an event and commits: a CALL of the
- * procedure audit_commit (schema/007_audit_commit.sql), which advances
- * the head, building there the event's text from the canonical text our
- * JCS made around the two values only the locked row knows, prevHash and
- * seq, and hashing it (SHA2()); copies the event into audit_events; and
- * commits. The head is then locked only inside the server, for no round
- * trip; as two statements and a COMMIT of their own it was locked for two,
- * and writes of one organization ran at 0.8 of writes spread over many.
- * bench/audit measures the cost. latchkeyctl audit verify recomputes every
- * hash with libmd.
+ * procedure audit_commit (schema/007_audit_commit.sql). It advances the
+ * head and hashes (SHA2()) the event's text: the canonical text our JCS
+ * made, around the two values only the locked row knows, prevHash and
+ * seq. It copies the event, its text built the same way, into
+ * audit_events, and commits. The head is then locked only inside the
+ * server, for no round trip. As two statements and a COMMIT of their own
+ * it was locked for two, and writes of one organization ran at 0.8 to 0.9
+ * of writes spread over many. bench/audit measures the cost.
+ * latchkeyctl audit verify recomputes every hash with libmd.
  */
 #include <errno.h>
 #include <inttypes.h>
